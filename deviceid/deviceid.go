@@ -76,6 +76,10 @@ func FromPublicKey(pub *ecdsa.PublicKey) (ID, error) {
 	if pub == nil || pub.Curve != elliptic.P256() {
 		return ID{}, errors.New("device identity key must be ECDSA P-256")
 	}
+	if pub.X == nil || pub.Y == nil {
+		// crypto/ecdsa dereferences the coordinates without checking them.
+		return ID{}, errors.New("device identity key has no coordinates")
+	}
 	raw, err := pub.Bytes() // 0x04 ‖ X ‖ Y
 	if err != nil {
 		return ID{}, fmt.Errorf("encode device identity key: %w", err)

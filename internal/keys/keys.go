@@ -28,7 +28,8 @@ type Backend interface {
 	// Generate creates an ECDSA key pair on the curve. keyID is the store's
 	// ID for the key; backends bind the reference to it. It returns the
 	// reference to store and a signer for the new key.
-	Generate(ctx context.Context, keyID string, curve elliptic.Curve) (ref []byte, s crypto.Signer, err error)
+	Generate(ctx context.Context, keyID string, curve elliptic.Curve) (ref []byte,
+		s crypto.Signer, err error)
 
 	// Signer returns a signer for a stored reference made by Generate with
 	// the same keyID. It fails with an error wrapping ErrUnusable if the
