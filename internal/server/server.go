@@ -1,0 +1,321 @@
+// Package server assembles Hallmark's services into the processes that
+// `hallmark serve` and `hallmark init` run.
+//
+// Serve opens the store and the key backend, creates the CA hierarchy and an
+// operator token on first start, and runs the admin API (HTTPS), the PKI
+// publication point (HTTP: CRLs and CA certificates) and the metrics
+// listener (/metrics, /healthz, /readyz) until its context ends. Several
+// replicas may serve one PostgreSQL database.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hallmark-project/hallmark/internal/adminapi"
+	"github.com/hallmark-project/hallmark/internal/authority"
+	"github.com/hallmark-project/hallmark/internal/config"
+	"github.com/hallmark-project/hallmark/internal/keys"
+	"github.com/hallmark-project/hallmark/internal/registry"
+	"github.com/hallmark-project/hallmark/internal/store"
+	"github.com/hallmark-project/hallmark/internal/tenant"
+	"github.com/hallmark-project/hallmark/internal/token"
+)
+
+// rolloverInterval is how often a server looks for tenant CAs to roll over.
+const rolloverInterval = time.Hour
+
+// system is an opened installation: store, keys and services.
+type system struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  store.Store
+	keys   keys.Backend
+	ca     *authority.Authority
+	tokens *token.Service
+
+	// onListenForTest, if set, learns each listener's address.
+	onListenForTest func(name, addr string)
+}
+
+func (s *system) Close() {
+	if s.keys != nil {
+		s.keys.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// open opens the store and keys and makes sure the CA hierarchy and an
+// operator token exist; a new operator token's secret is printed on out.
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) (
+	*system, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sys := &system{cfg: cfg, log: log, store: st}
+	sys.keys, err = openKeysRetry(ctx, cfg, st, log)
+	if err != nil {
+		sys.Close()
+		return nil, err
+	}
+	sys.ca = authority.New(authority.Config{Store: st, Keys: sys.keys,
+		Organization: cfg.Organization, PublicURL: cfg.PublicURL})
+	created, err := sys.ca.Bootstrap(ctx)
+	if errors.Is(err, store.ErrConflict) {
+		created, err = sys.ca.Bootstrap(ctx) // another replica bootstrapped first
+	}
+	if err != nil {
+		sys.Close()
+		return nil, err
+	}
+	if created {
+		log.Info("created root and intermediate CA", "backend", sys.keys.Name())
+	}
+	sys.tokens = token.NewService(st, sys.ca.Now)
+	secret, err := sys.tokens.Bootstrap(ctx)
+	if err != nil {
+		sys.Close()
+		return nil, err
+	}
+	if secret != "" {
+		fmt.Fprintf(out, "Operator token (shown once; keep it secret):\n\n  %s\n\n"+
+			"Use it with: export HALLMARK_TOKEN=%s\n", secret, secret)
+	}
+	return sys, nil
+}
+
+func openKeysRetry(ctx context.Context, cfg *config.Config, st store.Store,
+	log *slog.Logger) (keys.Backend, error) {
+	b, note, err := openKeys(ctx, cfg, st)
+	if errors.Is(err, store.ErrConflict) {
+		b, note, err = openKeys(ctx, cfg, st) // another replica recorded the KEK first
+	}
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		log.Warn(note)
+	}
+	return b, nil
+}
+
+// Init creates the data directory, the CA hierarchy and the first operator
+// token, and exits. Running it again changes nothing.
+func Init(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, apply := config.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := apply(); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	sys, err := open(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	fmt.Fprintf(stdout, "Hallmark is initialised in %s. Start it with: hallmark serve\n",
+		cfg.DataDir)
+	return nil
+}
+
+// Serve runs every service until ctx ends.
+func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, apply := config.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := apply(); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	sys, err := open(ctx, cfg, log, stderr)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	return sys.serve(ctx)
+}
+
+func (s *system) serve(ctx context.Context) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(
+		collectors.ProcessCollectorOpts{}))
+	tenants := tenant.NewService(s.store, s.ca)
+	api, err := adminapi.New(adminapi.Config{Store: s.store, Authority: s.ca, Tenants: tenants,
+		Tokens: s.tokens, Registry: registry.NewService(s.store, s.ca.Now), Logger: s.log,
+		Metrics: reg})
+	if err != nil {
+		return err
+	}
+	tlsConfig, err := loadTLS(s.cfg.TLSCert, s.cfg.TLSKey, s.cfg.DataDir, s.ca.Now())
+	if err != nil {
+		return err
+	}
+
+	adminMux := http.NewServeMux()
+	s.health(adminMux)
+	adminMux.Handle("/", api)
+	servers := []*listener{{name: "admin", addr: s.cfg.AdminAddr, handler: adminMux,
+		tls: tlsConfig}}
+	if s.cfg.PKIAddr != "" {
+		servers = append(servers, &listener{name: "pki", addr: s.cfg.PKIAddr,
+			handler: pkiOnly(api)})
+	}
+	if s.cfg.MetricsAddr != "" {
+		m := http.NewServeMux()
+		s.health(m)
+		m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		servers = append(servers, &listener{name: "metrics", addr: s.cfg.MetricsAddr,
+			handler: m})
+	}
+
+	for _, l := range servers {
+		if err := l.listen(); err != nil {
+			for _, o := range servers {
+				o.close()
+			}
+			return err
+		}
+	}
+	errc := make(chan error, len(servers))
+	for _, l := range servers {
+		s.log.Info("listening", "service", l.name, "addr", l.ln.Addr().String())
+		if s.onListenForTest != nil {
+			s.onListenForTest(l.name, l.ln.Addr().String())
+		}
+		go func() { errc <- l.serve(s.log) }()
+	}
+	go s.rolloverLoop(ctx)
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, l := range servers {
+		_ = l.srv.Shutdown(shutdown)
+	}
+	s.log.Info("stopped")
+	return err
+}
+
+// pkiOnly exposes the /pki/ routes of the API, without authentication, and
+// nothing else.
+func pkiOnly(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /pki/", api)
+	return mux
+}
+
+func (s *system) rolloverLoop(ctx context.Context) {
+	t := time.NewTicker(rolloverInterval)
+	defer t.Stop()
+	for {
+		n, err := s.ca.Rollover(ctx)
+		if err != nil {
+			s.log.Error("tenant CA rollover", "err", err)
+		} else if n > 0 {
+			s.log.Info("tenant CA rollover", "created", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *system) health(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := s.store.Ping(ctx); err != nil {
+			s.log.Warn("not ready: database", "err", err)
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := s.ca.Check(ctx); err != nil {
+			s.log.Warn("not ready: CA keys", "err", err)
+			http.Error(w, "CA keys unusable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+}
+
+// listener is one HTTP server of the process.
+type listener struct {
+	name    string
+	addr    string
+	handler http.Handler
+	tls     *tls.Config
+	ln      net.Listener
+	srv     *http.Server
+}
+
+func (l *listener) listen() error {
+	ln, err := net.Listen("tcp", l.addr)
+	if err != nil {
+		return fmt.Errorf("%s listener: %w", l.name, err)
+	}
+	l.ln = ln
+	l.srv = &http.Server{
+		Handler:           l.handler,
+		TLSConfig:         l.tls,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+	return nil
+}
+
+func (l *listener) close() {
+	if l.ln != nil {
+		l.ln.Close()
+	}
+}
+
+func (l *listener) serve(log *slog.Logger) error {
+	l.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	var err error
+	if l.tls != nil {
+		err = l.srv.ServeTLS(l.ln, "", "")
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("%s listener: %w", l.name, err)
+}
