@@ -29,6 +29,7 @@ import (
 
 	"github.com/hallmark-project/hallmark/internal/audit"
 	"github.com/hallmark-project/hallmark/internal/authority"
+	"github.com/hallmark-project/hallmark/internal/catalogue"
 	"github.com/hallmark-project/hallmark/internal/registry"
 	"github.com/hallmark-project/hallmark/internal/store"
 	"github.com/hallmark-project/hallmark/internal/tenant"
@@ -42,6 +43,7 @@ type Config struct {
 	Tenants   *tenant.Service
 	Tokens    *token.Service
 	Registry  *registry.Service
+	Catalogue *catalogue.Source
 	Logger    *slog.Logger
 	// Metrics, if not nil, receives the API's request metrics.
 	Metrics prometheus.Registerer
@@ -54,6 +56,7 @@ type Server struct {
 	tenants  *tenant.Service
 	tokens   *token.Service
 	registry *registry.Service
+	cat      *catalogue.Source
 	log      *slog.Logger
 	mux      *http.ServeMux
 
@@ -69,6 +72,7 @@ func New(cfg Config) (*Server, error) {
 		tenants:  cfg.Tenants,
 		tokens:   cfg.Tokens,
 		registry: cfg.Registry,
+		cat:      cfg.Catalogue,
 		log:      cfg.Logger,
 		mux:      http.NewServeMux(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -192,17 +196,20 @@ var (
 func (s *Server) handle(pattern, action string, roles []store.Role, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		a, apiErr := s.authenticate(r)
-		if apiErr == nil && !slices.Contains(roles, a.Role) {
-			apiErr = errForbidden(fmt.Sprintf("a %s token may not do this", a.Role))
+		if apiErr != nil {
+			s.fail(w, r, apiErr) // unauthenticated: not the audit log's business
+			return
 		}
-		if apiErr == nil {
-			r = r.WithContext(audit.NewContext(r.Context(), a))
+		r = r.WithContext(audit.NewContext(r.Context(), a))
+		if !slices.Contains(roles, a.Role) {
+			apiErr = errForbidden(fmt.Sprintf("a %s token may not do this", a.Role))
+		} else {
 			apiErr = h(w, r, a)
-			if apiErr != nil && action != "" {
-				s.recordFailure(r, action, apiErr)
-			}
 		}
 		if apiErr != nil {
+			if action != "" {
+				s.recordFailure(r, action, apiErr)
+			}
 			s.fail(w, r, apiErr)
 		}
 	})
@@ -273,6 +280,11 @@ func (s *Server) routes() {
 		s.downloadChain)
 	s.handle("POST /api/v1/tenants/{tenant}/certificates/{thumbprint}/proof", "ca.proof",
 		tenantAdmin, s.proof)
+
+	s.handle("GET /api/v1/tenants/{tenant}/issuances", "", tenantRead, s.listIssuances)
+
+	s.handle("PUT /api/v1/catalogue", "catalogue.publish", operator, s.publishCatalogue)
+	s.handle("GET /api/v1/catalogue", "", operator, s.getCatalogue)
 
 	s.handle("GET /api/v1/audit", "", operator, s.listAudit)
 
