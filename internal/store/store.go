@@ -113,6 +113,75 @@ type Queries interface {
 	PutCRL(ctx context.Context, c CRL) error
 	// LatestCRL returns the issuer's CRL with the highest number.
 	LatestCRL(ctx context.Context, issuerID string) (CRL, error)
+
+	// PutNonce records a challenge nonce. ErrConflict: the value exists.
+	PutNonce(ctx context.Context, n Nonce) error
+	// ConsumeNonce marks the nonce used, atomically, if it exists, belongs to
+	// deviceID, is unused and expires after now; it returns the nonce as it
+	// was before. ErrNotFound: no such nonce. ErrConflict: the nonce exists
+	// but cannot be consumed (used, expired or another device's); the
+	// returned record tells which, and nothing was changed.
+	ConsumeNonce(ctx context.Context, value []byte, deviceID string, now time.Time) (Nonce,
+		error)
+	// DeleteNonces removes nonces that expired before the time, and returns
+	// how many it removed.
+	DeleteNonces(ctx context.Context, expiredBefore time.Time) (int, error)
+
+	// PutCatalogue records a version of the trusted software catalogue.
+	// ErrConflict: the version exists.
+	PutCatalogue(ctx context.Context, c Catalogue) error
+	// LatestCatalogue returns the catalogue with the highest version.
+	LatestCatalogue(ctx context.Context) (Catalogue, error)
+
+	// PutIssuance records an issued device certificate's attestation and
+	// sets the device's last attestation to it. ErrNotFound: no such device.
+	PutIssuance(ctx context.Context, i Issuance) error
+	// ListIssuances returns issuances newest first, with Seq below f.Before
+	// (0: no bound), of f.TenantID and f.DeviceID where set, at most f.Limit.
+	ListIssuances(ctx context.Context, f IssuanceFilter) ([]Issuance, error)
+}
+
+// Nonce is a single-use attestation challenge.
+type Nonce struct {
+	Value      []byte
+	DeviceID   string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt time.Time // zero while unused
+}
+
+// Catalogue is one published version of the trusted software catalogue.
+// Document is the catalogue as JSON; package catalogue gives it meaning.
+type Catalogue struct {
+	Version   int64
+	Document  []byte
+	CreatedAt time.Time
+	TokenID   string // who published it
+}
+
+// Issuance records a device certificate and the attestation behind it.
+type Issuance struct {
+	Seq              int64 // assigned by the store
+	IssuerID         string
+	Serial           []byte
+	TenantID         string
+	DeviceID         string
+	NotBefore        time.Time
+	NotAfter         time.Time
+	CertDigest       []byte // SHA-256 of the certificate DER
+	EvidenceDigest   []byte // SHA-256 of the evidence
+	Verdict          string // "affirming" or "warning"
+	CatalogueVersion int64
+	Software         string // JSON: the measured components
+	CreatedAt        time.Time
+}
+
+// IssuanceFilter selects issuances for ListIssuances.
+type IssuanceFilter struct {
+	TenantID string
+	DeviceID string
+	Before   int64 // Seq bound; 0: newest
+	Limit    int   // 0 means 100
 }
 
 // Tenant is a group of devices and an isolation boundary.
@@ -188,6 +257,12 @@ type Device struct {
 	BlockedAt    time.Time // when last blocked or unblocked; zero if never
 	TenantID     string    // "" until claimed
 	ClaimedAt    time.Time
+
+	// The last successful attestation, set by PutIssuance; zero before.
+	LastAttestedAt time.Time
+	LastVerdict    string
+	LastSoftware   string    // JSON: the measured components
+	CertNotAfter   time.Time // expiry of the last issued certificate
 }
 
 // DeviceFilter selects devices for ListDevices.

@@ -13,8 +13,8 @@
 // migration once; the others wait and find the schema up to date. The
 // store's invariants hold across replicas through the database's own
 // locking: unique keys for names, serials, generations and tokens, and a
-// conditional UPDATE for claims, all of which hold at READ COMMITTED, the
-// server's default isolation. Each store's pool holds up to [MaxConns]
+// conditional UPDATE for claims and for consuming nonces, all of which hold
+// at READ COMMITTED, the server's default isolation. Each store's pool holds up to [MaxConns]
 // connections.
 package postgres
 
@@ -50,6 +50,7 @@ var dialect = sqlstore.Dialect{
 	MigrationLock: fmt.Sprintf(
 		`SELECT pg_advisory_xact_lock(%d, hashtext(coalesce(current_schema(), '')))`,
 		migrationLockKey),
+	WritesInWith: true,
 }
 
 // Open connects to the PostgreSQL database that dsn names and brings its

@@ -6,15 +6,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hallmark-project/hallmark/internal/store"
+	"github.com/hallmark-project/hallmark/internal/store/sqlstore"
 	"github.com/hallmark-project/hallmark/internal/store/storetest"
 )
 
@@ -37,7 +42,7 @@ func redact(dsn string) string {
 }
 
 // withSearchPath returns dsn with search_path set to schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		return dsn + " search_path=" + schema
@@ -55,7 +60,7 @@ func withSearchPath(t *testing.T, dsn, schema string) string {
 // connect returns a connection to the test server, closed when the test
 // ends. It fails the test if the server does not answer: these tests do
 // not skip.
-func connect(t *testing.T) *sql.DB {
+func connect(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := testDSN()
 	db, err := sql.Open("pgx/v5", dsn)
@@ -74,7 +79,7 @@ func connect(t *testing.T) *sql.DB {
 
 // freshSchema creates an empty schema that is dropped when the test ends,
 // and returns a connection string that uses it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	admin := connect(t)
 	ctx := t.Context()
@@ -91,7 +96,7 @@ func freshSchema(t *testing.T) string {
 	return withSearchPath(t, testDSN(), schema)
 }
 
-func open(t *testing.T, dsn string) store.Store {
+func open(t testing.TB, dsn string) store.Store {
 	t.Helper()
 	s, err := Open(t.Context(), dsn)
 	if err != nil {
@@ -191,6 +196,88 @@ func TestClaimAcrossReplicas(t *testing.T) {
 	}
 }
 
+// TestUpgrade opens a database of the first schema, with a device in it:
+// the device gains its attestation fields, zero until it attests.
+func TestUpgrade(t *testing.T) {
+	ctx := t.Context()
+	dsn := freshSchema(t)
+	db, err := sql.Open("pgx/v5", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	first, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sqlstore.Migrate(ctx, db, dialect, fstest.MapFS{"0001_init.sql": {Data: first}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO devices (id, registered_at, tenant_id, claimed_at)
+		VALUES ('d-1', 1000000, 't-a', 2000000)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, dsn)
+	got, err := s.GetDevice(ctx, "d-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Device{ID: "d-1", RegisteredAt: time.Unix(1, 0).UTC(), TenantID: "t-a",
+		ClaimedAt: time.Unix(2, 0).UTC()}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("device after upgrade (-want +got):\n%s", d)
+	}
+	err = s.PutIssuance(ctx, store.Issuance{TenantID: "t-a", DeviceID: "d-1",
+		Serial: []byte{1}, CreatedAt: time.Unix(3, 0)})
+	if err != nil {
+		t.Errorf("issuance for an upgraded device: %v", err)
+	}
+}
+
+// TestConsumeNonceAcrossReplicas races consumptions of one nonce through
+// two stores on one schema, each with its own pool: one consumption wins.
+func TestConsumeNonceAcrossReplicas(t *testing.T) {
+	dsn := freshSchema(t)
+	replicas := []store.Store{open(t, dsn), open(t, dsn)}
+	ctx := t.Context()
+	at := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+
+	const rounds, racers = 10, 32
+	for r := range rounds {
+		value := fmt.Appendf(nil, "n-%d", r)
+		n := store.Nonce{Value: value, DeviceID: "d-1", CreatedAt: at,
+			ExpiresAt: at.Add(time.Minute)}
+		if err := replicas[r%2].PutNonce(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				_, errs[i] = replicas[i%2].ConsumeNonce(ctx, value, "d-1", at.Add(time.Second))
+			})
+		}
+		wg.Wait()
+
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, store.ErrConflict):
+				t.Errorf("round %d: consumption %d: %v, want a conflict", r, i, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("round %d: %d consumptions won, want 1", r, won)
+		}
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	// A port that was just free: nothing listens there.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -219,4 +306,8 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func BenchmarkConsumeNonce(b *testing.B) {
+	storetest.BenchConsumeNonce(b, open(b, freshSchema(b)))
 }

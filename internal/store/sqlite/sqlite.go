@@ -8,12 +8,13 @@
 //
 // The database runs in WAL mode with synchronous=FULL: readers do not
 // block the writer, and a commit is on disk before it returns, so an issued
-// certificate or a consumed nonce survives a power loss. Every transaction begins IMMEDIATE, taking the write
-// lock at once, so two transactions never deadlock upgrading from read to
-// write; writers queue for up to [BusyTimeout] before failing with a busy
-// error. The pool holds up to [MaxConns] connections. Several processes may
-// open the same file on one machine (not over a network file system); the
-// claim and uniqueness rules hold across them, as within one.
+// certificate or a consumed nonce survives a power loss. Every transaction
+// begins IMMEDIATE, taking the write lock at once, so two transactions
+// never deadlock upgrading from read to write; writers queue for up to
+// [BusyTimeout] before failing with a busy error. The pool holds up to
+// [MaxConns] connections. Several processes may open the same file on one
+// machine (not over a network file system); the claim and uniqueness rules
+// hold across them, as within one.
 //
 // A Store.Tx holds the write lock until it ends, so code inside Tx must use
 // the Queries it is given: a write through the Store itself waits for

@@ -4,17 +4,22 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hallmark-project/hallmark/internal/store"
+	"github.com/hallmark-project/hallmark/internal/store/sqlstore"
 	"github.com/hallmark-project/hallmark/internal/store/storetest"
 )
 
-func open(t *testing.T, path string) store.Store {
+func open(t testing.TB, path string) store.Store {
 	t.Helper()
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -79,8 +84,59 @@ func TestReopen(t *testing.T) {
 	if _, err := s.GetTenant(ctx, "t-a"); err != nil {
 		t.Errorf("tenant lost on reopen: %v", err)
 	}
-	if n := appliedMigrations(t, path); n != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", n)
+	if got, want := appliedMigrations(t, path), embeddedMigrations(t); got != want {
+		t.Errorf("schema_migrations has %d rows, want %d", got, want)
+	}
+}
+
+// embeddedMigrations counts the migrations Open applies.
+func embeddedMigrations(t *testing.T) int {
+	t.Helper()
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("embedded migrations: %v, %d files", err, len(names))
+	}
+	return len(names)
+}
+
+// TestUpgrade opens a database of the first schema, with a device in it:
+// the device gains its attestation fields, zero until it attests.
+func TestUpgrade(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "hallmark.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	first, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sqlstore.Migrate(ctx, db, dialect, fstest.MapFS{"0001_init.sql": {Data: first}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO devices (id, registered_at, tenant_id, claimed_at)
+		VALUES ('d-1', 1000000, 't-a', 2000000)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path)
+	got, err := s.GetDevice(ctx, "d-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Device{ID: "d-1", RegisteredAt: time.Unix(1, 0).UTC(), TenantID: "t-a",
+		ClaimedAt: time.Unix(2, 0).UTC()}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("device after upgrade (-want +got):\n%s", d)
+	}
+	err = s.PutIssuance(ctx, store.Issuance{TenantID: "t-a", DeviceID: "d-1",
+		Serial: []byte{1}, CreatedAt: time.Unix(3, 0)})
+	if err != nil {
+		t.Errorf("issuance for an upgraded device: %v", err)
 	}
 }
 
@@ -182,8 +238,8 @@ func TestSharedFile(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 	}
-	if n := appliedMigrations(t, path); n != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", n)
+	if got, want := appliedMigrations(t, path), embeddedMigrations(t); got != want {
+		t.Errorf("schema_migrations has %d rows, want %d", got, want)
 	}
 
 	ctx := t.Context()
@@ -212,4 +268,8 @@ func TestSharedFile(t *testing.T) {
 	if won != 1 {
 		t.Errorf("%d claims won, want 1", won)
 	}
+}
+
+func BenchmarkConsumeNonce(b *testing.B) {
+	storetest.BenchConsumeNonce(b, open(b, filepath.Join(b.TempDir(), "hallmark.db")))
 }

@@ -70,12 +70,14 @@ func (q *queries) registerDevices(ctx context.Context, ids []string,
 	return total, nil
 }
 
-const deviceCols = `id, registered_at, blocked, blocked_at, tenant_id, claimed_at`
+const deviceCols = `id, registered_at, blocked, blocked_at, tenant_id, claimed_at,
+	last_attested_at, last_verdict, last_software, cert_not_after`
 
 func scanDevice(s scanner) (store.Device, error) {
 	var d store.Device
 	err := s.Scan(&d.ID, timeCol{&d.RegisteredAt}, &d.Blocked, timeCol{&d.BlockedAt},
-		&d.TenantID, timeCol{&d.ClaimedAt})
+		&d.TenantID, timeCol{&d.ClaimedAt}, timeCol{&d.LastAttestedAt}, &d.LastVerdict,
+		&d.LastSoftware, timeCol{&d.CertNotAfter})
 	return d, err
 }
 

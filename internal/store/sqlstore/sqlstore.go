@@ -10,12 +10,13 @@
 // as nil.
 //
 // Races between replicas are settled by the database: uniqueness by unique
-// keys, claims by a conditional UPDATE, registration by INSERT ... ON
-// CONFLICT DO NOTHING. Each method is atomic without a transaction around
-// it: most are one statement, and those that follow a write with a read
-// read only to tell why the write changed nothing. RegisterDevices, which
-// writes in chunks, opens a transaction of its own when it is not called
-// inside Tx.
+// keys, claims and nonce consumption by a conditional UPDATE, registration
+// by INSERT ... ON CONFLICT DO NOTHING. Each method is atomic without a
+// transaction around it: most are one statement, and those that follow a
+// write with a read read only to tell why the write changed nothing.
+// RegisterDevices, which writes in chunks, and PutIssuance, unless the
+// database writes two tables in one statement ([Dialect].WritesInWith),
+// open a transaction of their own when they are not called inside Tx.
 //
 // Inside Tx, callers must use only the Queries given to fn. The Store's own
 // methods run on other connections: they do not see the transaction's
@@ -44,6 +45,9 @@ type Dialect struct {
 	// stores opening at once apply migrations one at a time. It is "" when
 	// the transaction serialises them by itself.
 	MigrationLock string
+	// WritesInWith reports whether an INSERT, UPDATE or DELETE may be a
+	// query of a WITH clause, so that two writes can be one statement.
+	WritesInWith bool
 }
 
 // New returns a store on db, whose schema Migrate has set up. The store owns

@@ -4,8 +4,12 @@
 //
 // The suite covers every method of store.Queries, each sentinel error path,
 // transactions, the round trip of times, and the races that replicas run:
-// concurrent claims of one device and concurrent registration of
-// overlapping batches. It uses fixed times, so no test depends on the clock.
+// concurrent claims of one device, concurrent registration of overlapping
+// batches and concurrent consumption of one nonce. It uses fixed times, so
+// no test depends on the clock.
+//
+// [BenchConsumeNonce] measures the store's part in an attestation, for
+// each backend's benchmarks to run.
 package storetest
 
 import (
@@ -50,6 +54,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TxRollback", testTxRollback},
 		{"TxMisuse", testTxMisuse},
 		{"Times", testTimes},
+		{"PutNonce", testPutNonce},
+		{"ConsumeNonce", testConsumeNonce},
+		{"ConcurrentConsume", testConcurrentConsume},
+		{"DeleteNonces", testDeleteNonces},
+		{"Catalogues", testCatalogues},
+		{"PutIssuance", testPutIssuance},
+		{"IssuanceTx", testIssuanceTx},
+		{"ListIssuances", testListIssuances},
+		{"IssuancesDefaultLimit", testIssuancesDefaultLimit},
+		{"AttestationTimes", testAttestationTimes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,256 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hallmark-project/hallmark/internal/store"
+)
+
+func (q *queries) PutNonce(ctx context.Context, n store.Nonce) error {
+	switch {
+	case len(n.Value) == 0:
+		return errors.New("store: put nonce: empty value")
+	case n.DeviceID == "":
+		return errors.New("store: put nonce: empty device id")
+	case n.ExpiresAt.IsZero():
+		return fmt.Errorf("store: put nonce for device %q: zero expiry", n.DeviceID)
+	}
+	_, err := q.q.ExecContext(ctx,
+		`INSERT INTO nonces (value, device_id, created_at, expires_at, consumed_at)
+		VALUES ($1, $2, $3, $4, $5)`,
+		n.Value, n.DeviceID, micros(n.CreatedAt), micros(n.ExpiresAt), micros(n.ConsumedAt))
+	if err != nil {
+		return q.fail(err, "put nonce for device %q", n.DeviceID)
+	}
+	return nil
+}
+
+const nonceCols = `value, device_id, created_at, expires_at, consumed_at`
+
+func scanNonce(s scanner) (store.Nonce, error) {
+	var n store.Nonce
+	err := s.Scan(bytesCol{&n.Value}, &n.DeviceID, timeCol{&n.CreatedAt},
+		timeCol{&n.ExpiresAt}, timeCol{&n.ConsumedAt})
+	return n, err
+}
+
+// ConsumeNonce consumes with one conditional UPDATE, which the database
+// serialises on the nonce's row, and reads the row only to tell why it did
+// not consume: a nonce succeeds once in one round trip. On PostgreSQL an
+// UPDATE of a row that an open transaction consumed waits for that
+// transaction to end; outside Tx that is one statement's time.
+func (q *queries) ConsumeNonce(ctx context.Context, value []byte, deviceID string,
+	now time.Time) (store.Nonce, error) {
+	at := micros(now)
+	if at == 0 {
+		// A consumption at 0 would leave the nonce unused.
+		return store.Nonce{}, fmt.Errorf("store: consume nonce of device %q: zero time",
+			deviceID)
+	}
+	n := store.Nonce{Value: bytes.Clone(value)}
+	err := q.q.QueryRowContext(ctx,
+		`UPDATE nonces SET consumed_at = $3
+		WHERE value = $1 AND device_id = $2 AND consumed_at = 0 AND expires_at > $3
+		RETURNING device_id, created_at, expires_at`,
+		blob(value), deviceID, at,
+	).Scan(&n.DeviceID, timeCol{&n.CreatedAt}, timeCol{&n.ExpiresAt})
+	if err == nil {
+		return n, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.Nonce{}, q.fail(err, "consume nonce of device %q", deviceID)
+	}
+
+	row := q.q.QueryRowContext(ctx, `SELECT `+nonceCols+` FROM nonces WHERE value = $1`,
+		blob(value))
+	n, err = scanNonce(row)
+	if err != nil {
+		return store.Nonce{}, q.fail(err, "consume nonce of device %q", deviceID)
+	}
+	var why string
+	switch {
+	case n.DeviceID != deviceID:
+		why = "issued to another device"
+	case !n.ConsumedAt.IsZero():
+		why = "used already"
+	case micros(n.ExpiresAt) <= at:
+		why = "expired"
+	default:
+		// Put after the UPDATE looked: it did not exist when the
+		// consumption took effect.
+		return store.Nonce{}, fmt.Errorf("store: consume nonce of device %q: %w",
+			deviceID, store.ErrNotFound)
+	}
+	return n, fmt.Errorf("store: consume nonce of device %q: %s: %w",
+		deviceID, why, store.ErrConflict)
+}
+
+// DeleteNonces deletes in one statement: on SQLite a large backlog holds
+// the write lock for the whole delete.
+func (q *queries) DeleteNonces(ctx context.Context, expiredBefore time.Time) (int, error) {
+	if expiredBefore.IsZero() {
+		return 0, errors.New("store: delete nonces: zero time")
+	}
+	n, err := affected(q.q.ExecContext(ctx,
+		`DELETE FROM nonces WHERE expires_at < $1`, micros(expiredBefore)))
+	if err != nil {
+		return 0, q.fail(err, "delete nonces")
+	}
+	return int(n), nil
+}
+
+func (q *queries) PutCatalogue(ctx context.Context, c store.Catalogue) error {
+	if c.Version <= 0 {
+		return fmt.Errorf("store: put catalogue: version %d is not positive", c.Version)
+	}
+	_, err := q.q.ExecContext(ctx,
+		`INSERT INTO catalogues (version, document, created_at, token_id)
+		VALUES ($1, $2, $3, $4)`,
+		c.Version, blob(c.Document), micros(c.CreatedAt), c.TokenID)
+	if err != nil {
+		return q.fail(err, "put catalogue %d", c.Version)
+	}
+	return nil
+}
+
+func (q *queries) LatestCatalogue(ctx context.Context) (store.Catalogue, error) {
+	var c store.Catalogue
+	err := q.q.QueryRowContext(ctx,
+		`SELECT version, document, created_at, token_id FROM catalogues
+		ORDER BY version DESC LIMIT 1`,
+	).Scan(&c.Version, bytesCol{&c.Document}, timeCol{&c.CreatedAt}, &c.TokenID)
+	if err != nil {
+		return store.Catalogue{}, q.fail(err, "latest catalogue")
+	}
+	return c, nil
+}
+
+const issuanceCols = `issuer_id, serial, tenant_id, device_id, not_before, not_after,
+	cert_digest, evidence_digest, verdict, catalogue_version, software, created_at`
+
+// issuanceArgs are the values of issuanceCols, $1 to $12.
+func issuanceArgs(i store.Issuance) []any {
+	return []any{i.IssuerID, i.Serial, i.TenantID, i.DeviceID,
+		micros(i.NotBefore), micros(i.NotAfter), blob(i.CertDigest), blob(i.EvidenceDigest),
+		i.Verdict, i.CatalogueVersion, i.Software, micros(i.CreatedAt)}
+}
+
+// attestDevice sets the device's last attestation from issuanceArgs, if the
+// device belongs to the issuance's tenant.
+const attestDevice = `UPDATE devices SET last_attested_at = $12, last_verdict = $9,
+		last_software = $11, cert_not_after = $6
+	WHERE id = $4 AND tenant_id = $3`
+
+// PutIssuance updates the device before it inserts, so that issuances of
+// one device take its row lock first and get their Seq in the order their
+// updates took effect. It ignores i.Seq.
+func (q *queries) PutIssuance(ctx context.Context, i store.Issuance) error {
+	switch {
+	case i.DeviceID == "":
+		return errors.New("store: put issuance: empty device id")
+	case i.TenantID == "":
+		return fmt.Errorf("store: put issuance for device %q: empty tenant id", i.DeviceID)
+	case len(i.Serial) == 0:
+		return fmt.Errorf("store: put issuance for device %q: empty serial", i.DeviceID)
+	case i.CreatedAt.IsZero():
+		// The device's LastAttestedAt would read as never.
+		return fmt.Errorf("store: put issuance for device %q: zero time", i.DeviceID)
+	}
+	switch {
+	case q.d.WritesInWith:
+		return q.putIssuanceWith(ctx, i)
+	case q.db == nil:
+		return q.putIssuance(ctx, i)
+	}
+	return runTx(ctx, q.db, q.d, func(tq *queries) error { return tq.putIssuance(ctx, i) })
+}
+
+// putIssuanceWith writes both tables in one statement: the INSERT takes its
+// row from the UPDATE, so no device, no issuance.
+func (q *queries) putIssuanceWith(ctx context.Context, i store.Issuance) error {
+	n, err := affected(q.q.ExecContext(ctx,
+		`WITH d AS (`+attestDevice+` RETURNING id)
+		INSERT INTO issuances (`+issuanceCols+`)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM d`,
+		issuanceArgs(i)...))
+	return q.issuanceDone(n, err, i)
+}
+
+// putIssuance writes the two tables in two statements, inside a
+// transaction.
+func (q *queries) putIssuance(ctx context.Context, i store.Issuance) error {
+	args := issuanceArgs(i)
+	n, err := affected(q.q.ExecContext(ctx, attestDevice, args...))
+	if err != nil || n == 0 {
+		return q.issuanceDone(n, err, i)
+	}
+	_, err = q.q.ExecContext(ctx,
+		`INSERT INTO issuances (`+issuanceCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...)
+	return q.issuanceDone(1, err, i)
+}
+
+// issuanceDone turns the outcome of a put issuance, the rows it wrote and
+// its error, into the error to return.
+func (q *queries) issuanceDone(n int64, err error, i store.Issuance) error {
+	switch {
+	case err != nil:
+		return q.fail(err, "put issuance %x for device %q", i.Serial, i.DeviceID)
+	case n == 0:
+		return fmt.Errorf("store: put issuance %x: device %q of tenant %q: %w",
+			i.Serial, i.DeviceID, i.TenantID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func scanIssuance(s scanner) (store.Issuance, error) {
+	var i store.Issuance
+	err := s.Scan(&i.Seq, &i.IssuerID, bytesCol{&i.Serial}, &i.TenantID, &i.DeviceID,
+		timeCol{&i.NotBefore}, timeCol{&i.NotAfter}, bytesCol{&i.CertDigest},
+		bytesCol{&i.EvidenceDigest}, &i.Verdict, &i.CatalogueVersion, &i.Software,
+		timeCol{&i.CreatedAt})
+	return i, err
+}
+
+func (q *queries) ListIssuances(ctx context.Context,
+	f store.IssuanceFilter) ([]store.Issuance, error) {
+	n, err := limit(f.Limit, 100)
+	if err != nil {
+		return nil, fmt.Errorf("store: list issuances: %w", err)
+	}
+	if f.Before < 0 {
+		return nil, fmt.Errorf("store: list issuances: negative bound %d", f.Before)
+	}
+
+	var conds []string
+	args := []any{int64(n)}
+	where := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Before > 0 {
+		where(`seq < $%d`, f.Before)
+	}
+	if f.TenantID != "" {
+		where(`tenant_id = $%d`, f.TenantID)
+	}
+	if f.DeviceID != "" {
+		where(`device_id = $%d`, f.DeviceID)
+	}
+	query := `SELECT seq, ` + issuanceCols + ` FROM issuances`
+	if len(conds) > 0 {
+		query += ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+
+	is, err := list(ctx, q.q, scanIssuance, query+` ORDER BY seq DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, q.fail(err, "list issuances")
+	}
+	return is, nil
+}
