@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,11 +25,28 @@ type deviceJSON struct {
 	BlockedAt    *time.Time `json:"blocked_at,omitempty"`
 	TenantID     string     `json:"tenant_id,omitempty"`
 	ClaimedAt    *time.Time `json:"claimed_at,omitempty"`
+	// LastAttestation is the last attestation that earned a certificate.
+	LastAttestation *lastAttestationJSON `json:"last_attestation,omitempty"`
+}
+
+type lastAttestationJSON struct {
+	At           time.Time       `json:"at"`
+	Verdict      string          `json:"verdict"`
+	Software     json.RawMessage `json:"software,omitempty"`
+	CertNotAfter time.Time       `json:"certificate_not_after"`
 }
 
 func toDeviceJSON(d store.Device) deviceJSON {
-	return deviceJSON{ID: d.ID, RegisteredAt: d.RegisteredAt, Blocked: d.Blocked,
+	out := deviceJSON{ID: d.ID, RegisteredAt: d.RegisteredAt, Blocked: d.Blocked,
 		BlockedAt: optTime(d.BlockedAt), TenantID: d.TenantID, ClaimedAt: optTime(d.ClaimedAt)}
+	if !d.LastAttestedAt.IsZero() {
+		out.LastAttestation = &lastAttestationJSON{At: d.LastAttestedAt, Verdict: d.LastVerdict,
+			CertNotAfter: d.CertNotAfter}
+		if d.LastSoftware != "" {
+			out.LastAttestation.Software = json.RawMessage(d.LastSoftware)
+		}
+	}
+	return out
 }
 
 type deviceList struct {

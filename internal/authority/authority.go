@@ -71,6 +71,8 @@ type Authority struct {
 
 	mu      sync.Mutex
 	signers map[string]crypto.Signer // by key ID; guarded by mu
+
+	active activeCache
 }
 
 // New returns an Authority.

@@ -92,8 +92,9 @@ func TestHelpListsCommands(t *testing.T) {
 	got := runCLI(t.Context(), nil, "", "help").Stdout
 	for _, want := range []string{
 		"server commands:\n  test-serve  a registered command of the tests\n",
-		"  device claim ID         claim a registered device for a tenant\n",
-		"  ca download-proof       get a proof-of-possession certificate",
+		"  device claim ID           claim a registered device for a tenant\n",
+		"  ca download-proof         get a proof-of-possession certificate",
+		"  catalogue publish FILE|-  publish the trusted software catalogue (JSON)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("hallmark help lacks %q; got:\n%s", want, got)
@@ -122,7 +123,7 @@ func TestCommandHelpSplitsFlags(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	const commands = "hallmark: hint: commands: test-serve, whoami, tenant, token, device, " +
-		"ca, audit, help; run 'hallmark help'\n"
+		"ca, catalogue, issuance, audit, help; run 'hallmark help'\n"
 	usage := func(msg, hint string) result {
 		return result{2, "", "hallmark: error: " + msg + "\nhallmark: hint: " + hint + "\n"}
 	}

@@ -51,6 +51,13 @@ var leaves = []leaf{
 	{"ca", "download-proof", "", "get a proof-of-possession certificate for a verification code",
 		runCADownloadProof},
 
+	{"catalogue", "publish", "FILE|-", "publish the trusted software catalogue (JSON)",
+		runCataloguePublish},
+	{"catalogue", "show", "", "show the current trusted software catalogue", runCatalogueShow},
+
+	{"issuance", "list", "", "list the tenant's issued device certificates, newest first",
+		runIssuanceList},
+
 	{"audit", "list", "", "list audit log entries, newest first", runAuditList},
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Config is the server's configuration.
@@ -24,6 +25,7 @@ type Config struct {
 	Database string // "sqlite", or a postgres:// URL
 
 	AdminAddr   string // admin API, HTTPS
+	DAAAddr     string // DAA service for devices, HTTPS
 	PKIAddr     string // CRLs and CA certificates, plain HTTP; "" disables
 	PublicURL   string // base URL of the PKI listener, put into certificates
 	MetricsAddr string // Prometheus metrics, /healthz, /readyz; "" disables
@@ -38,8 +40,12 @@ type Config struct {
 	PKCS11PIN    string // env only
 
 	Organization string // O of CA subjects
-	LogFormat    string // "auto", "text" or "json"
-	LogLevel     string // "debug", "info", "warn", "error"
+
+	DeviceCertLifetime time.Duration // lifetime of device certificates
+	DeviceRate         float64       // DAA requests per minute per device; 0: no limit
+	DeviceBurst        int           // DAA requests a device may make at once
+	LogFormat          string        // "auto", "text" or "json"
+	LogLevel           string        // "debug", "info", "warn", "error"
 }
 
 // secret settings are read from the environment (or the file) only, never
@@ -55,6 +61,13 @@ func Flags(fs *flag.FlagSet) (*Config, func() error) {
 	fs.StringVar(&c.Database, "database", "sqlite",
 		"\"sqlite\" (a file in the data directory) or a postgres:// `URL`")
 	fs.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:8443", "admin API HTTPS `address`")
+	fs.StringVar(&c.DAAAddr, "daa-addr", "127.0.0.1:8444",
+		"DAA service HTTPS `address` for devices (\"\" disables)")
+	fs.DurationVar(&c.DeviceCertLifetime, "device-cert-lifetime", 24*time.Hour,
+		"lifetime of device certificates")
+	fs.Float64Var(&c.DeviceRate, "device-rate", 30,
+		"DAA requests a device may make per minute (0: no limit)")
+	fs.IntVar(&c.DeviceBurst, "device-burst", 10, "DAA requests a device may make at once")
 	fs.StringVar(&c.PKIAddr, "pki-addr", "127.0.0.1:8080",
 		"HTTP `address` publishing CRLs and CA certificates (\"\" disables)")
 	fs.StringVar(&c.PublicURL, "public-url", "http://localhost:8080",
@@ -198,6 +211,17 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("key-backend must be \"sealed\" or \"pkcs11\""))
+	}
+	if c.DeviceCertLifetime < 10*time.Minute || c.DeviceCertLifetime > 7*24*time.Hour {
+		errs = append(errs, errors.New("device-cert-lifetime must be from 10m to 168h"))
+	}
+	if c.DeviceRate < 0 || c.DeviceBurst < 1 {
+		errs = append(errs, errors.New("device-rate must be >= 0 and device-burst >= 1"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, errors.New("log-level must be debug, info, warn or error"))
 	}
 	switch c.LogFormat {
 	case "auto", "text", "json":

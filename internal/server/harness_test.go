@@ -28,6 +28,7 @@ type harness struct {
 	t        *testing.T
 	sys      *system
 	admin    string // https://127.0.0.1:port
+	daa      string // https://127.0.0.1:port
 	pki      string // http://127.0.0.1:port
 	metrics  string
 	client   *http.Client
@@ -56,6 +57,7 @@ func start(t *testing.T, database string, extra ...string) *harness {
 		"--database", database,
 		"--kek-file", filepath.Join(dir, "secrets", "kek"),
 		"--admin-addr", "127.0.0.1:0",
+		"--daa-addr", "127.0.0.1:0",
 		"--pki-addr", "127.0.0.1:0",
 		"--metrics-addr", "127.0.0.1:0",
 		"--public-url", "http://pki.test",
@@ -99,7 +101,7 @@ func (h *harness) run(args []string) {
 		mu.Lock()
 		defer mu.Unlock()
 		addrs[name] = addr
-		if len(addrs) == 3 {
+		if len(addrs) == 4 {
 			close(ready)
 		}
 	}
@@ -123,6 +125,7 @@ func (h *harness) run(args []string) {
 	})
 
 	h.admin = "https://" + addrs["admin"]
+	h.daa = "https://" + addrs["daa"]
 	h.pki = "http://" + addrs["pki"]
 	h.metrics = "http://" + addrs["metrics"]
 	pem, err := os.ReadFile(filepath.Join(h.dataDir, AdminCertFile))

@@ -3,7 +3,8 @@
 //
 // Serve opens the store and the key backend, creates the CA hierarchy and an
 // operator token on first start, and runs the admin API (HTTPS), the PKI
-// publication point (HTTP: CRLs and CA certificates) and the metrics
+// publication point (HTTP: CRLs and CA certificates), the DAA service for
+// devices (HTTPS: challenges and attestations) and the metrics
 // listener (/metrics, /healthz, /readyz) until its context ends. Several
 // replicas may serve one PostgreSQL database.
 package server
@@ -27,16 +28,24 @@ import (
 
 	"github.com/hallmark-project/hallmark/internal/adminapi"
 	"github.com/hallmark-project/hallmark/internal/authority"
+	"github.com/hallmark-project/hallmark/internal/caengine"
+	"github.com/hallmark-project/hallmark/internal/catalogue"
 	"github.com/hallmark-project/hallmark/internal/config"
+	"github.com/hallmark-project/hallmark/internal/daa"
 	"github.com/hallmark-project/hallmark/internal/keys"
 	"github.com/hallmark-project/hallmark/internal/registry"
 	"github.com/hallmark-project/hallmark/internal/store"
 	"github.com/hallmark-project/hallmark/internal/tenant"
 	"github.com/hallmark-project/hallmark/internal/token"
+	"github.com/hallmark-project/hallmark/internal/verifier"
 )
 
-// rolloverInterval is how often a server looks for tenant CAs to roll over.
-const rolloverInterval = time.Hour
+// How often a server looks for tenant CAs to roll over, and for expired
+// nonces to delete.
+const (
+	rolloverInterval   = time.Hour
+	nonceSweepInterval = time.Minute
+)
 
 // system is an opened installation: store, keys and services.
 type system struct {
@@ -166,9 +175,21 @@ func (s *system) serve(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(
 		collectors.ProcessCollectorOpts{}))
 	tenants := tenant.NewService(s.store, s.ca)
+	cat := catalogue.NewSource(s.store, s.ca.Now)
 	api, err := adminapi.New(adminapi.Config{Store: s.store, Authority: s.ca, Tenants: tenants,
-		Tokens: s.tokens, Registry: registry.NewService(s.store, s.ca.Now), Logger: s.log,
-		Metrics: reg})
+		Tokens: s.tokens, Registry: registry.NewService(s.store, s.ca.Now), Catalogue: cat,
+		Logger: s.log, Metrics: reg})
+	if err != nil {
+		return err
+	}
+	engine, err := caengine.New(caengine.Config{Store: s.store, Authority: s.ca,
+		Lifetime: s.cfg.DeviceCertLifetime})
+	if err != nil {
+		return err
+	}
+	front, err := daa.New(daa.Config{Store: s.store, Engine: engine,
+		Verifier: verifier.New(s.store, cat, s.ca.Now), Logger: s.log, Metrics: reg,
+		Now: s.ca.Now, RatePerMinute: s.cfg.DeviceRate, Burst: s.cfg.DeviceBurst})
 	if err != nil {
 		return err
 	}
@@ -182,6 +203,10 @@ func (s *system) serve(ctx context.Context) error {
 	adminMux.Handle("/", api)
 	servers := []*listener{{name: "admin", addr: s.cfg.AdminAddr, handler: adminMux,
 		tls: tlsConfig}}
+	if s.cfg.DAAAddr != "" {
+		servers = append(servers, &listener{name: "daa", addr: s.cfg.DAAAddr, handler: front,
+			tls: tlsConfig})
+	}
 	if s.cfg.PKIAddr != "" {
 		servers = append(servers, &listener{name: "pki", addr: s.cfg.PKIAddr,
 			handler: pkiOnly(api)})
@@ -210,7 +235,7 @@ func (s *system) serve(ctx context.Context) error {
 		}
 		go func() { errc <- l.serve(s.log) }()
 	}
-	go s.rolloverLoop(ctx)
+	go s.maintain(ctx)
 
 	select {
 	case <-ctx.Done():
@@ -233,15 +258,27 @@ func pkiOnly(api http.Handler) http.Handler {
 	return mux
 }
 
-func (s *system) rolloverLoop(ctx context.Context) {
-	t := time.NewTicker(rolloverInterval)
+// maintain rolls tenant CAs over every hour and drops expired nonces every
+// minute, until ctx ends.
+func (s *system) maintain(ctx context.Context) {
+	t := time.NewTicker(nonceSweepInterval)
 	defer t.Stop()
+	var lastRollover time.Time
 	for {
-		n, err := s.ca.Rollover(ctx)
-		if err != nil {
-			s.log.Error("tenant CA rollover", "err", err)
+		if time.Since(lastRollover) >= rolloverInterval {
+			lastRollover = time.Now()
+			n, err := s.ca.Rollover(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("tenant CA rollover", "err", err)
+			} else if n > 0 {
+				s.log.Info("tenant CA rollover", "created", n)
+			}
+		}
+		n, err := s.store.DeleteNonces(ctx, s.ca.Now())
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("delete expired nonces", "err", err)
 		} else if n > 0 {
-			s.log.Info("tenant CA rollover", "created", n)
+			s.log.Debug("deleted expired nonces", "count", n)
 		}
 		select {
 		case <-ctx.Done():

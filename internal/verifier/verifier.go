@@ -1,0 +1,250 @@
+// Package verifier decides whether a device is genuine and runs trusted
+// software: the device ID verification part of the DAA service.
+//
+// [Verifier.Verify] takes a device's evidence and certificate request and
+// checks, in this order, and stops at the first failure:
+//
+//  1. the evidence is well formed and names a registered device,
+//  2. the device is not blocked,
+//  3. the evidence is signed by the key in the device ID,
+//  4. the nonce is one this service issued to that device, unexpired, and
+//     is consumed now, exactly once, across every replica sharing the store,
+//  5. the measured boot is not contraindicated by the trusted software
+//     catalogue,
+//  6. the device is claimed by a tenant,
+//  7. the certificate request is well formed and self-signed,
+//  8. its public key is the one the evidence binds.
+//
+// Each failure is a [*Refusal] with its own stable code. Checks 1 to 3 change
+// nothing; from check 4 on the nonce is spent, and nothing else changes.
+// The verifier issues nothing: package caengine does, for an accepted
+// result.
+package verifier
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hallmark-project/hallmark/attestation"
+	"github.com/hallmark-project/hallmark/deviceid"
+	"github.com/hallmark-project/hallmark/internal/catalogue"
+	"github.com/hallmark-project/hallmark/internal/evidence"
+	"github.com/hallmark-project/hallmark/internal/store"
+)
+
+// MaxCSRSize bounds a certificate request.
+const MaxCSRSize = 16 << 10
+
+// Refusal codes. The device learns which check failed, never more.
+const (
+	CodeEvidenceInvalid     = "evidence_invalid"
+	CodeUnknownDevice       = "unknown_device"
+	CodeDeviceBlocked       = "device_blocked"
+	CodeSignatureInvalid    = "signature_invalid"
+	CodeNonceUnknown        = "nonce_unknown"
+	CodeNonceReused         = "nonce_reused"
+	CodeNonceExpired        = "nonce_expired"
+	CodeNonceOtherDevice    = "nonce_other_device"
+	CodeSoftwareRevoked     = "software_revoked"
+	CodeSoftwareUnknown     = "software_unknown"
+	CodeSoftwareBelowMinSVN = "software_svn_below_minimum"
+	CodeSoftwareMismatch    = "software_measurement_mismatch"
+	CodeSoftwareComponent   = "software_unknown_component"
+	CodeSoftwareDuplicate   = "software_measured_twice"
+	CodeSoftwareMissing     = "software_component_missing"
+	CodeDeviceUnclaimed     = "device_unclaimed"
+	CodeCSRInvalid          = "csr_invalid"
+	CodeCSRSignature        = "csr_signature_invalid"
+	CodeCSRKeyMismatch      = "csr_key_mismatch"
+)
+
+// Refusal is a failed check.
+type Refusal struct {
+	Code    string
+	Message string
+	// Appraisal is set for the software refusals.
+	Appraisal *catalogue.Appraisal
+	// Err is the cause, for the log; nil for most refusals.
+	Err error
+}
+
+func (r *Refusal) Error() string {
+	if r.Err != nil {
+		return fmt.Sprintf("verifier: %s: %s: %v", r.Code, r.Message, r.Err)
+	}
+	return fmt.Sprintf("verifier: %s: %s", r.Code, r.Message)
+}
+
+func (r *Refusal) Unwrap() error { return r.Err }
+
+func refuse(code, msg string) *Refusal { return &Refusal{Code: code, Message: msg} }
+
+// CatalogueSource gives the catalogue to appraise against.
+type CatalogueSource interface {
+	Current(ctx context.Context) (*catalogue.Catalogue, error)
+}
+
+// Verifier checks attestations. It is safe for concurrent use.
+type Verifier struct {
+	store     store.Store
+	catalogue CatalogueSource
+	now       func() time.Time
+}
+
+// New returns a Verifier with the clock now.
+func New(s store.Store, c CatalogueSource, now func() time.Time) *Verifier {
+	return &Verifier{store: s, catalogue: c, now: now}
+}
+
+// Result is an accepted attestation.
+type Result struct {
+	Device    store.Device
+	DeviceID  deviceid.ID
+	Evidence  *evidence.Evidence
+	CSR       *x509.CertificateRequest
+	Appraisal catalogue.Appraisal
+}
+
+// ParseEvidence is the first check: the evidence is well formed. The front
+// end calls it first to learn the device ID, for rate limiting.
+func ParseEvidence(b []byte) (*evidence.Evidence, error) {
+	e, err := evidence.Parse(b)
+	if err != nil {
+		return nil, &Refusal{Code: CodeEvidenceInvalid, Message: err.Error()}
+	}
+	return e, nil
+}
+
+// Verify runs the checks after ParseEvidence. A refusal is a *Refusal; any
+// other error is the service's own failure.
+func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte) (Result,
+	error) {
+	id := e.DeviceID()
+	dev, err := v.store.GetDevice(ctx, id.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, refuse(CodeUnknownDevice, "the device is not registered")
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("verifier: get device %s: %w", id, err)
+	}
+	if dev.Blocked {
+		return Result{}, refuse(CodeDeviceBlocked, "the device is blocked")
+	}
+	if err := e.Verify(); err != nil {
+		return Result{}, refuse(CodeSignatureInvalid,
+			"the evidence is not signed by the device's identity key")
+	}
+	claims := e.Claims()
+	if err := v.consumeNonce(ctx, claims.Nonce, id); err != nil {
+		return Result{}, err
+	}
+
+	cat, err := v.catalogue.Current(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("verifier: catalogue: %w", err)
+	}
+	boot := make([]catalogue.Measurement, len(claims.Components))
+	for i, c := range claims.Components {
+		boot[i] = catalogue.Measurement{Name: c.Name, Version: c.Version, Digest: c.Digest,
+			SVN: c.SVN}
+	}
+	appraisal := cat.Appraise(boot)
+	if appraisal.Verdict == attestation.Contraindicated {
+		return Result{}, softwareRefusal(appraisal)
+	}
+	if dev.TenantID == "" {
+		return Result{}, refuse(CodeDeviceUnclaimed, "the device is not claimed by a tenant")
+	}
+
+	req, err := parseCSR(csr)
+	if err != nil {
+		return Result{}, err
+	}
+	binding, err := evidence.KeyBindingOf(req.PublicKey)
+	if err != nil || binding != claims.KeyBinding {
+		return Result{}, refuse(CodeCSRKeyMismatch,
+			"the certificate request's key is not the one the evidence binds")
+	}
+	return Result{Device: dev, DeviceID: id, Evidence: e, CSR: req, Appraisal: appraisal}, nil
+}
+
+func (v *Verifier) consumeNonce(ctx context.Context, nonce []byte, id deviceid.ID) error {
+	n, err := v.store.ConsumeNonce(ctx, nonce, id.String(), v.now())
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return refuse(CodeNonceUnknown, "the nonce was not issued by this service")
+	case !errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("verifier: consume nonce: %w", err)
+	case n.DeviceID != id.String():
+		return refuse(CodeNonceOtherDevice, "the nonce was issued to another device")
+	case !n.ConsumedAt.IsZero():
+		return refuse(CodeNonceReused, "the nonce has been used")
+	default:
+		return refuse(CodeNonceExpired, "the nonce has expired; ask for a new challenge")
+	}
+}
+
+// softwareRefusal names the first contraindicated component.
+func softwareRefusal(a catalogue.Appraisal) *Refusal {
+	r := &Refusal{Code: CodeSoftwareUnknown, Message: "the measured boot is not trusted",
+		Appraisal: &a}
+	for _, o := range a.Outcomes {
+		if o.Verdict != attestation.Contraindicated {
+			continue
+		}
+		code, what := softwareCode(o.Reason)
+		r.Code = code
+		r.Message = fmt.Sprintf("component %q %s", o.Name, what)
+		if o.Version != "" {
+			r.Message = fmt.Sprintf("component %q version %q %s", o.Name, o.Version, what)
+		}
+		break
+	}
+	return r
+}
+
+func softwareCode(reason string) (string, string) {
+	switch reason {
+	case catalogue.ReasonRevoked:
+		return CodeSoftwareRevoked, "has a revoked digest"
+	case catalogue.ReasonBelowMinimum:
+		return CodeSoftwareBelowMinSVN, "is below the minimum security version"
+	case catalogue.ReasonMismatch:
+		return CodeSoftwareMismatch, "does not match the catalogue's version for its digest"
+	case catalogue.ReasonUnknownComponent:
+		return CodeSoftwareComponent, "is not in the catalogue"
+	case catalogue.ReasonDuplicate:
+		return CodeSoftwareDuplicate, "is measured twice"
+	case catalogue.ReasonMissing:
+		return CodeSoftwareMissing, "was not measured"
+	default:
+		return CodeSoftwareUnknown, "has a digest the catalogue does not trust"
+	}
+}
+
+func parseCSR(der []byte) (*x509.CertificateRequest, error) {
+	if len(der) == 0 || len(der) > MaxCSRSize {
+		return nil, refuse(CodeCSRInvalid, fmt.Sprintf(
+			"the certificate request must be 1 to %d bytes of DER", MaxCSRSize))
+	}
+	req, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, refuse(CodeCSRInvalid, "the certificate request is not valid PKCS#10 DER")
+	}
+	if k, ok := req.PublicKey.(*ecdsa.PublicKey); !ok ||
+		k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
+		return nil, refuse(CodeCSRInvalid, "the certificate request's key must be "+
+			"ECDSA P-256 or P-384")
+	}
+	if err := req.CheckSignature(); err != nil {
+		return nil, refuse(CodeCSRSignature, "the certificate request's signature is invalid")
+	}
+	return req, nil
+}
