@@ -274,7 +274,9 @@ func TestAttestation(t *testing.T) {
 	if dev.LastAttestation == nil || dev.LastAttestation.Verdict != "warning" {
 		t.Errorf("device's last attestation = %+v", dev.LastAttestation)
 	}
-	var log struct{ Issuances []struct{ Serial, Verdict string } }
+	var log struct {
+		Issuances []struct{ Serial, Verdict string }
+	}
 	h.must(200, "GET", "/api/v1/tenants/"+f.tenantID+"/issuances", f.admin, nil).json(t, &log)
 	if len(log.Issuances) != 1 || log.Issuances[0].Serial != resp.Serial {
 		t.Errorf("issuance log = %+v, want the one certificate %s", log.Issuances, resp.Serial)
