@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,7 +216,7 @@ func (c *Config) Validate() error {
 	if c.DeviceCertLifetime < 10*time.Minute || c.DeviceCertLifetime > 7*24*time.Hour {
 		errs = append(errs, errors.New("device-cert-lifetime must be from 10m to 168h"))
 	}
-	if c.DeviceRate < 0 || c.DeviceBurst < 1 {
+	if !(c.DeviceRate >= 0) || math.IsInf(c.DeviceRate, 0) || c.DeviceBurst < 1 {
 		errs = append(errs, errors.New("device-rate must be >= 0 and device-burst >= 1"))
 	}
 	switch c.LogLevel {

@@ -99,6 +99,11 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writ
 	if created {
 		log.Info("created root and intermediate CA", "backend", sys.keys.Name())
 	}
+	if err := sys.ca.Check(ctx); err != nil {
+		sys.Close()
+		return nil, fmt.Errorf("the CA keys cannot be used with the %s key backend: %w",
+			sys.keys.Name(), err)
+	}
 	sys.tokens = token.NewService(st, sys.ca.Now)
 	secret, err := sys.tokens.Bootstrap(ctx)
 	if err != nil {
@@ -201,11 +206,12 @@ func (s *system) serve(ctx context.Context) error {
 	adminMux := http.NewServeMux()
 	s.health(adminMux)
 	adminMux.Handle("/", api)
+	// Each HTTPS listener gets its own copy: a server edits its TLS config.
 	servers := []*listener{{name: "admin", addr: s.cfg.AdminAddr, handler: adminMux,
-		tls: tlsConfig}}
+		tls: tlsConfig.Clone()}}
 	if s.cfg.DAAAddr != "" {
 		servers = append(servers, &listener{name: "daa", addr: s.cfg.DAAAddr, handler: front,
-			tls: tlsConfig})
+			tls: tlsConfig.Clone()})
 	}
 	if s.cfg.PKIAddr != "" {
 		servers = append(servers, &listener{name: "pki", addr: s.cfg.PKIAddr,

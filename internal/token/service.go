@@ -156,11 +156,21 @@ func (s *Service) Bootstrap(ctx context.Context) (string, error) {
 		if err != nil {
 			return fmt.Errorf("token: bootstrap: %w", err)
 		}
+		operators := 0
 		for _, t := range ts {
-			usable := t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || s.now().Before(t.ExpiresAt))
-			if t.Role == store.RoleOperator && usable {
+			if t.Role != store.RoleOperator {
+				continue
+			}
+			operators++
+			if t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || s.now().Before(t.ExpiresAt)) {
 				return nil
 			}
+		}
+		// Replicas starting at once see the same operator tokens; this
+		// marker lets only one of them make the next.
+		marker := fmt.Sprintf("token.bootstrap.%d", operators)
+		if err := q.PutMeta(ctx, marker, s.now().UTC().Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("token: bootstrap: %w", err)
 		}
 		var t store.Token
 		t, secret, err = s.newToken(store.RoleOperator, "", "bootstrap", 0)
@@ -173,6 +183,9 @@ func (s *Service) Bootstrap(ctx context.Context) (string, error) {
 		return audit.Record(ctx, q, t.CreatedAt, "token.create", t.ID,
 			map[string]string{"role": string(store.RoleOperator), "name": "bootstrap"})
 	})
+	if errors.Is(err, store.ErrConflict) {
+		return "", nil // another replica made it
+	}
 	if err != nil {
 		return "", err
 	}
