@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/hallmark-project/hallmark/internal/cli"
+	"github.com/hallmark-project/hallmark/internal/cli/devicecmd"
 	"github.com/hallmark-project/hallmark/internal/server"
 )
 
@@ -23,6 +24,14 @@ func main() {
 		Run: func(ctx context.Context, args []string, _ io.Reader, out, errw io.Writer) error {
 			return server.Init(ctx, args, out, errw)
 		}})
+
+	cli.Register(cli.Command{Name: "demo",
+		Summary: "run the whole flow on SQLite with simulated devices and print it",
+		Run: func(ctx context.Context, args []string, _ io.Reader, out, errw io.Writer) error {
+			return server.Demo(ctx, args, out, errw)
+		}})
+
+	devicecmd.Register()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

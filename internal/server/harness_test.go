@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +36,6 @@ type harness struct {
 	args     []string
 }
 
-var tokenRE = regexp.MustCompile(`hm_[A-Za-z0-9_-]{43}`)
 
 // backends are the databases every end-to-end test runs on.
 func backends(t *testing.T) map[string]func(t *testing.T) string {
@@ -97,7 +95,7 @@ func (h *harness) run(args []string) {
 	var mu sync.Mutex
 	addrs := map[string]string{}
 	ready := make(chan struct{})
-	sys.onListenForTest = func(name, addr string) {
+	sys.onListen = func(name, addr string) {
 		mu.Lock()
 		defer mu.Unlock()
 		addrs[name] = addr

@@ -122,7 +122,7 @@ func serveSys(t *testing.T, sys *system) (map[string]string, error) {
 	var mu sync.Mutex
 	addrs := map[string]string{}
 	ready := make(chan struct{})
-	sys.onListenForTest = func(name, addr string) {
+	sys.onListen = func(name, addr string) {
 		mu.Lock()
 		defer mu.Unlock()
 		addrs[name] = addr

@@ -56,8 +56,9 @@ type system struct {
 	ca     *authority.Authority
 	tokens *token.Service
 
-	// onListenForTest, if set, learns each listener's address.
-	onListenForTest func(name, addr string)
+	// onListen, if set, learns each listener's address: for tests and the
+	// demo, which listen on port 0.
+	onListen func(name, addr string)
 }
 
 func (s *system) Close() {
@@ -236,8 +237,8 @@ func (s *system) serve(ctx context.Context) error {
 	errc := make(chan error, len(servers))
 	for _, l := range servers {
 		s.log.Info("listening", "service", l.name, "addr", l.ln.Addr().String())
-		if s.onListenForTest != nil {
-			s.onListenForTest(l.name, l.ln.Addr().String())
+		if s.onListen != nil {
+			s.onListen(l.name, l.ln.Addr().String())
 		}
 		go func() { errc <- l.serve(s.log) }()
 	}
