@@ -16,7 +16,7 @@ import (
 
 var registerDeviceCommands = sync.OnceFunc(devicecmd.Register)
 
-// device runs a device-side command of the CLI.
+// agentCLI runs a device-side command of the CLI.
 func agentCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errw bytes.Buffer

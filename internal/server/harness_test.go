@@ -36,7 +36,6 @@ type harness struct {
 	args     []string
 }
 
-
 // backends are the databases every end-to-end test runs on.
 func backends(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
