@@ -201,7 +201,11 @@ func (s *Server) handle(pattern, action string, roles []store.Role, h handlerFun
 			return
 		}
 		r = r.WithContext(audit.NewContext(r.Context(), a))
-		if !slices.Contains(roles, a.Role) {
+		if t := r.PathValue("tenant"); t != "" && a.TenantID != "" && t != a.TenantID {
+			// Another tenant's resources do not exist for this caller,
+			// whatever its role would allow.
+			apiErr = errTenantNotFound
+		} else if !slices.Contains(roles, a.Role) {
 			apiErr = errForbidden(fmt.Sprintf("a %s token may not do this", a.Role))
 		} else {
 			apiErr = h(w, r, a)

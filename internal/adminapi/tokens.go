@@ -75,8 +75,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a audit.Act
 		}
 	}
 	if token.IsTenantRole(role) {
+		if req.TenantID == "" {
+			return newError(http.StatusBadRequest, "invalid_tenant",
+				"a "+string(role)+" token needs a tenant_id")
+		}
 		if _, err := s.tenants.Get(r.Context(), req.TenantID); errors.Is(err, tenant.ErrNotFound) {
-			return errTenantNotFound.withHint("a tenant token needs tenant_id")
+			return errTenantNotFound
 		} else if err != nil {
 			return errInternal(err)
 		}

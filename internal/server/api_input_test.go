@@ -133,9 +133,9 @@ func badJSONCases(h *harness, rt roleTokens) []apiCase {
 			"tenant_id": rt.tenantA}, 400, "invalid_tenant"),
 		// A tenant role without a tenant names no tenant that exists.
 		tokens("tenant admin without tenant", map[string]string{"role": "tenant-admin"},
-			404, "tenant_not_found"),
+			400, "invalid_tenant"),
 		tokens("tenant reader without tenant", map[string]string{"role": "tenant-reader"},
-			404, "tenant_not_found"),
+			400, "invalid_tenant"),
 		tokens("tenant admin of unknown tenant", map[string]string{"role": "tenant-admin",
 			"tenant_id": randomUUID()}, 404, "tenant_not_found"),
 		tokens("tenant admin of malformed tenant", map[string]string{"role": "tenant-admin",
