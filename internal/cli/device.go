@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,12 +19,39 @@ type deviceJSON struct {
 	BlockedAt    *time.Time `json:"blocked_at"`
 	TenantID     string     `json:"tenant_id"`
 	ClaimedAt    *time.Time `json:"claimed_at"`
+	Last         *struct {
+		At           time.Time `json:"at"`
+		Verdict      string    `json:"verdict"`
+		CertNotAfter time.Time `json:"certificate_not_after"`
+		Software     []struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"software"`
+	} `json:"last_attestation"`
 }
 
 func (d deviceJSON) print(w io.Writer) error {
-	return fields(w, "id", d.ID, "registered", stamp(d.RegisteredAt),
+	pairs := []string{"id", d.ID, "registered", stamp(d.RegisteredAt),
 		"tenant", orDash(d.TenantID), "claimed", stampOr(d.ClaimedAt, ""),
-		"blocked", stampOr(d.BlockedAt, "no"))
+		"blocked", stampOr(d.BlockedAt, "no")}
+	if d.Last != nil {
+		var sw []string
+		for _, c := range d.Last.Software {
+			sw = append(sw, c.Name+" "+c.Version)
+		}
+		pairs = append(pairs, "attested", stamp(d.Last.At), "verdict", d.Last.Verdict,
+			"software", strings.Join(sw, ", "), "cert expires", stamp(d.Last.CertNotAfter))
+	}
+	return fields(w, pairs...)
+}
+
+// attested returns the time, verdict and certificate expiry of the last
+// attestation, or dashes.
+func (d deviceJSON) attested() (string, string, string) {
+	if d.Last == nil {
+		return "-", "-", "-"
+	}
+	return stamp(d.Last.At), d.Last.Verdict, stamp(d.Last.CertNotAfter)
 }
 
 // devicePath returns the path of the device collection the token sees:
@@ -104,14 +132,16 @@ func printDevices(w io.Writer, list rawDeviceList) error {
 		_, err := fmt.Fprintln(w, "no devices")
 		return err
 	}
-	tab := newTable(w, "ID", "TENANT", "REGISTERED", "CLAIMED", "BLOCKED")
+	tab := newTable(w, "ID", "TENANT", "REGISTERED", "CLAIMED", "BLOCKED", "ATTESTED",
+		"VERDICT", "CERT EXPIRES")
 	for _, raw := range list.Devices {
 		var d deviceJSON
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return &Error{Msg: "a device in the answer is not the expected JSON", Err: err}
 		}
+		at, verdict, expires := d.attested()
 		tab.row(d.ID, orDash(d.TenantID), stamp(d.RegisteredAt), stampOr(d.ClaimedAt, "-"),
-			stampOr(d.BlockedAt, "-"))
+			stampOr(d.BlockedAt, "-"), at, verdict, expires)
 	}
 	if err := tab.flush(); err != nil {
 		return err

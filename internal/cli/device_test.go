@@ -31,11 +31,13 @@ var (
 // deviceTable is the table of devices with rows of ID, tenant, claimed and
 // blocked; every column is as wide as its widest cell and two spaces.
 func deviceTable(rows ...[4]string) string {
-	cells := [][]string{{"ID", "TENANT", "REGISTERED", "CLAIMED", "BLOCKED"}}
+	cells := [][]string{{"ID", "TENANT", "REGISTERED", "CLAIMED", "BLOCKED", "ATTESTED",
+		"VERDICT", "CERT EXPIRES"}}
 	for _, r := range rows {
-		cells = append(cells, []string{r[0], r[1], "2026-02-01T08:00:00Z", r[2], r[3]})
+		cells = append(cells, []string{r[0], r[1], "2026-02-01T08:00:00Z", r[2], r[3], "-",
+			"-", "-"})
 	}
-	widths := make([]int, 4)
+	widths := make([]int, len(cells[0])-1)
 	for _, row := range cells {
 		for i := range widths {
 			widths[i] = max(widths[i], len(row[i])+2)
@@ -46,7 +48,7 @@ func deviceTable(rows ...[4]string) string {
 		for i, w := range widths {
 			fmt.Fprintf(&b, "%-*s", w, row[i])
 		}
-		b.WriteString(row[4] + "\n")
+		b.WriteString(row[len(row)-1] + "\n")
 	}
 	return b.String()
 }
