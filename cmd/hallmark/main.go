@@ -11,6 +11,7 @@ import (
 
 	"github.com/hallmark-project/hallmark/internal/cli"
 	"github.com/hallmark-project/hallmark/internal/cli/devicecmd"
+	"github.com/hallmark-project/hallmark/internal/loadgen"
 	"github.com/hallmark-project/hallmark/internal/server"
 )
 
@@ -32,6 +33,7 @@ func main() {
 		}})
 
 	devicecmd.Register()
+	cli.Register(loadgen.Command())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
