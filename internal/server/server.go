@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -222,6 +223,10 @@ func (s *system) serve(ctx context.Context) error {
 		m := http.NewServeMux()
 		s.health(m)
 		m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		// Profiles, on the same loopback-by-default listener as the metrics.
+		m.HandleFunc("GET /debug/pprof/", pprof.Index)
+		m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 		servers = append(servers, &listener{name: "metrics", addr: s.cfg.MetricsAddr,
 			handler: m})
 	}
