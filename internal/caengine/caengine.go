@@ -1,6 +1,7 @@
 // Package caengine is the certificate authority engine of the DAA service:
 // it issues a device's 24-hour certificate from its tenant's active CA once
-// the verifier has accepted the device's attestation.
+// the verifier has accepted the device's attestation. [Engine.Sign] makes
+// the certificate; [Engine.Record] records it in the caller's transaction.
 //
 // The certificate carries the attestation result (package attestation) in
 // extension 1.3.6.1.4.1.311.98.1. Its issuance is recorded, with the
@@ -92,10 +93,15 @@ type Issued struct {
 	NotBefore   time.Time
 	NotAfter    time.Time
 	RenewAt     time.Time
+
+	cert     store.Cert
+	issuance store.Issuance
 }
 
-// Issue signs and records a device certificate.
-func (e *Engine) Issue(ctx context.Context, r Request) (Issued, error) {
+// Sign signs a device certificate without recording it: the caller records
+// it with Record before handing it out. Signing outside the transaction
+// keeps the store's write lock off the signature.
+func (e *Engine) Sign(ctx context.Context, r Request) (Issued, error) {
 	if r.Appraisal.Verdict == attestation.Contraindicated {
 		return Issued{}, fmt.Errorf("caengine: refusing a contraindicated attestation of %s",
 			r.DeviceID)
@@ -103,6 +109,10 @@ func (e *Engine) Issue(ctx context.Context, r Request) (Issued, error) {
 	ca, iss, err := e.ca.ActiveIssuer(ctx, r.TenantID)
 	if err != nil {
 		return Issued{}, fmt.Errorf("caengine: tenant %s: %w", r.TenantID, err)
+	}
+	inter, err := e.ca.Intermediate(ctx, e.store)
+	if err != nil {
+		return Issued{}, fmt.Errorf("caengine: %w", err)
 	}
 	now := e.ca.Now()
 	ext, software, err := resultExtension(r, now)
@@ -122,45 +132,35 @@ func (e *Engine) Issue(ctx context.Context, r Request) (Issued, error) {
 	if err != nil {
 		return Issued{}, fmt.Errorf("caengine: parse new certificate: %w", err)
 	}
-
-	if err := e.record(ctx, ca, cert, r, software, now); err != nil {
-		return Issued{}, err
-	}
 	renewAt, err := e.renewAt(cert)
 	if err != nil {
 		return Issued{}, err
 	}
-	inter, err := e.ca.Intermediate(ctx, e.store)
-	if err != nil {
-		return Issued{}, fmt.Errorf("caengine: %w", err)
-	}
-	return Issued{Certificate: der, Chain: [][]byte{ca.CertDER, inter.CertDER},
-		Serial: serial, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
-		RenewAt: renewAt}, nil
-}
 
-// record stores the certificate and its issuance in one transaction.
-func (e *Engine) record(ctx context.Context, ca authority.TenantCA, cert *x509.Certificate,
-	r Request, software string, now time.Time) error {
-	certDigest := sha256.Sum256(cert.Raw)
 	id := r.DeviceID.String()
-	err := e.store.Tx(ctx, func(q store.Queries) error {
-		err := q.PutCert(ctx, store.Cert{IssuerID: ca.ID, Serial: cert.SerialNumber.Bytes(),
-			Kind: store.CertDevice, Subject: id, DeviceID: id, TenantID: r.TenantID,
-			NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, CertDER: cert.Raw,
-			CreatedAt: now})
-		if err != nil {
-			return err
-		}
-		return q.PutIssuance(ctx, store.Issuance{IssuerID: ca.ID,
-			Serial: cert.SerialNumber.Bytes(), TenantID: r.TenantID, DeviceID: id,
-			NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, CertDigest: certDigest[:],
+	certDigest := sha256.Sum256(der)
+	return Issued{Certificate: der, Chain: [][]byte{ca.CertDER, inter.CertDER},
+		Serial: serial, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, RenewAt: renewAt,
+		cert: store.Cert{IssuerID: ca.ID, Serial: serial.Bytes(), Kind: store.CertDevice,
+			Subject: id, DeviceID: id, TenantID: r.TenantID, NotBefore: cert.NotBefore,
+			NotAfter: cert.NotAfter, CertDER: der, CreatedAt: now},
+		issuance: store.Issuance{IssuerID: ca.ID, Serial: serial.Bytes(),
+			TenantID: r.TenantID, DeviceID: id, NotBefore: cert.NotBefore,
+			NotAfter: cert.NotAfter, CertDigest: certDigest[:],
 			EvidenceDigest: r.EvidenceDigest[:], Verdict: r.Appraisal.Verdict.String(),
 			CatalogueVersion: r.Appraisal.CatalogueVersion, Software: software,
-			CreatedAt: now})
-	})
-	if err != nil {
-		return fmt.Errorf("caengine: record certificate of %s: %w", id, err)
+			CreatedAt: now},
+	}, nil
+}
+
+// Record stores a signed certificate and its issuance through q. The
+// certificate may be handed out once q commits.
+func (e *Engine) Record(ctx context.Context, q store.Queries, is Issued) error {
+	if err := q.PutCert(ctx, is.cert); err != nil {
+		return fmt.Errorf("caengine: record certificate of %s: %w", is.cert.DeviceID, err)
+	}
+	if err := q.PutIssuance(ctx, is.issuance); err != nil {
+		return fmt.Errorf("caengine: record issuance to %s: %w", is.cert.DeviceID, err)
 	}
 	return nil
 }

@@ -178,11 +178,36 @@ func (s *Server) attest(w http.ResponseWriter, r *http.Request) {
 		s.refused(w, r, err, device)
 		return
 	}
-	issued, err := s.engine.Issue(r.Context(), caengine.Request{TenantID: res.Device.TenantID,
-		DeviceID: res.DeviceID, PublicKey: res.CSR.PublicKey, Appraisal: res.Appraisal,
-		EvidenceDigest: ev.Digest()})
+	var issued caengine.Issued
+	if res.Refusal == nil {
+		issued, err = s.engine.Sign(r.Context(), caengine.Request{
+			TenantID: res.Device.TenantID, DeviceID: res.DeviceID,
+			PublicKey: res.CSR.PublicKey, Appraisal: res.Appraisal,
+			EvidenceDigest: ev.Digest()})
+		if err != nil {
+			s.internal(w, r, "sign certificate", err, device)
+			return
+		}
+	}
+	// One transaction spends the nonce and records the certificate; a nonce
+	// refusal rolls back, a later refusal commits the spent nonce alone.
+	var refusal *verifier.Refusal
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		ref, err := s.verifier.Consume(r.Context(), q, res)
+		if err != nil {
+			return err
+		}
+		if refusal = ref; ref != nil {
+			return nil
+		}
+		return s.engine.Record(r.Context(), q, issued)
+	})
 	if err != nil {
-		s.internal(w, r, "issue certificate", err, device)
+		s.internal(w, r, "record certificate", err, device)
+		return
+	}
+	if refusal != nil {
+		s.refused(w, r, refusal, device)
 		return
 	}
 	s.attestations.WithLabelValues("issued").Inc()

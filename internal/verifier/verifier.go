@@ -17,6 +17,10 @@
 //
 // Each failure is a [*Refusal] with its own stable code. Checks 1 to 3 change
 // nothing; from check 4 on the nonce is spent, and nothing else changes.
+// [Verifier.Verify] runs every check but the nonce's, and
+// [Verifier.Consume] spends the nonce inside the caller's transaction, so
+// that the certificate of an accepted attestation is recorded in the same
+// write.
 // The verifier issues nothing: package caengine does, for an accepted
 // result.
 package verifier
@@ -101,13 +105,15 @@ func New(s store.Store, c CatalogueSource, now func() time.Time) *Verifier {
 	return &Verifier{store: s, catalogue: c, now: now}
 }
 
-// Result is an accepted attestation.
+// Result is what Verify found. Refusal, if set, is the first check after
+// the nonce that failed: it is reported once Consume has spent the nonce.
 type Result struct {
 	Device    store.Device
 	DeviceID  deviceid.ID
 	Evidence  *evidence.Evidence
 	CSR       *x509.CertificateRequest
 	Appraisal catalogue.Appraisal
+	Refusal   *Refusal
 }
 
 // ParseEvidence is the first check: the evidence is well formed. The front
@@ -120,8 +126,12 @@ func ParseEvidence(b []byte) (*evidence.Evidence, error) {
 	return e, nil
 }
 
-// Verify runs the checks after ParseEvidence. A refusal is a *Refusal; any
-// other error is the service's own failure.
+// Verify runs the checks that change nothing: 1 to 3, which it reports at
+// once, and 5 to 8, whose first failure it keeps in Result.Refusal. The
+// caller then spends the nonce with Consume, in the transaction that issues
+// the certificate, so that an accepted attestation costs one write and the
+// refusals come in the documented order. An error that is not a *Refusal
+// is the service's own failure.
 func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte) (Result,
 	error) {
 	id := e.DeviceID()
@@ -139,55 +149,64 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 		return Result{}, refuse(CodeSignatureInvalid,
 			"the evidence is not signed by the device's identity key")
 	}
-	claims := e.Claims()
-	if err := v.consumeNonce(ctx, claims.Nonce, id); err != nil {
-		return Result{}, err
-	}
 
+	res := Result{Device: dev, DeviceID: id, Evidence: e}
 	cat, err := v.catalogue.Current(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("verifier: catalogue: %w", err)
 	}
+	claims := e.Claims()
 	boot := make([]catalogue.Measurement, len(claims.Components))
 	for i, c := range claims.Components {
 		boot[i] = catalogue.Measurement{Name: c.Name, Version: c.Version, Digest: c.Digest,
 			SVN: c.SVN}
 	}
-	appraisal := cat.Appraise(boot)
-	if appraisal.Verdict == attestation.Contraindicated {
-		return Result{}, softwareRefusal(appraisal)
+	res.Appraisal = cat.Appraise(boot)
+	if res.Appraisal.Verdict == attestation.Contraindicated {
+		res.Refusal = softwareRefusal(res.Appraisal)
+		return res, nil
 	}
 	if dev.TenantID == "" {
-		return Result{}, refuse(CodeDeviceUnclaimed, "the device is not claimed by a tenant")
+		res.Refusal = refuse(CodeDeviceUnclaimed, "the device is not claimed by a tenant")
+		return res, nil
 	}
-
-	req, err := parseCSR(csr)
-	if err != nil {
-		return Result{}, err
+	req, ref := parseCSR(csr)
+	if ref != nil {
+		res.Refusal = ref
+		return res, nil
 	}
 	binding, err := evidence.KeyBindingOf(req.PublicKey)
 	if err != nil || binding != claims.KeyBinding {
-		return Result{}, refuse(CodeCSRKeyMismatch,
+		res.Refusal = refuse(CodeCSRKeyMismatch,
 			"the certificate request's key is not the one the evidence binds")
+		return res, nil
 	}
-	return Result{Device: dev, DeviceID: id, Evidence: e, CSR: req, Appraisal: appraisal}, nil
+	res.CSR = req
+	return res, nil
 }
 
-func (v *Verifier) consumeNonce(ctx context.Context, nonce []byte, id deviceid.ID) error {
-	n, err := v.store.ConsumeNonce(ctx, nonce, id.String(), v.now())
+// Consume is check 4: it spends the evidence's nonce through q, which
+// should be the transaction that records the certificate. It returns the
+// nonce's refusal, with nothing spent; or, with the nonce spent,
+// res.Refusal; or nil when the attestation is accepted. Commit q in the
+// last two cases.
+func (v *Verifier) Consume(ctx context.Context, q store.Queries, res Result) (*Refusal,
+	error) {
+	id := res.DeviceID.String()
+	n, err := q.ConsumeNonce(ctx, res.Evidence.Claims().Nonce, id, v.now())
 	switch {
 	case err == nil:
-		return nil
+		return res.Refusal, nil
 	case errors.Is(err, store.ErrNotFound):
-		return refuse(CodeNonceUnknown, "the nonce was not issued by this service")
+		return refuse(CodeNonceUnknown, "the nonce was not issued by this service"), nil
 	case !errors.Is(err, store.ErrConflict):
-		return fmt.Errorf("verifier: consume nonce: %w", err)
-	case n.DeviceID != id.String():
-		return refuse(CodeNonceOtherDevice, "the nonce was issued to another device")
+		return nil, fmt.Errorf("verifier: consume nonce: %w", err)
+	case n.DeviceID != id:
+		return refuse(CodeNonceOtherDevice, "the nonce was issued to another device"), nil
 	case !n.ConsumedAt.IsZero():
-		return refuse(CodeNonceReused, "the nonce has been used")
+		return refuse(CodeNonceReused, "the nonce has been used"), nil
 	default:
-		return refuse(CodeNonceExpired, "the nonce has expired; ask for a new challenge")
+		return refuse(CodeNonceExpired, "the nonce has expired; ask for a new challenge"), nil
 	}
 }
 
@@ -229,7 +248,7 @@ func softwareCode(reason string) (string, string) {
 	}
 }
 
-func parseCSR(der []byte) (*x509.CertificateRequest, error) {
+func parseCSR(der []byte) (*x509.CertificateRequest, *Refusal) {
 	if len(der) == 0 || len(der) > MaxCSRSize {
 		return nil, refuse(CodeCSRInvalid, fmt.Sprintf(
 			"the certificate request must be 1 to %d bytes of DER", MaxCSRSize))
