@@ -8,17 +8,28 @@
 //
 // The database runs in WAL mode with synchronous=FULL: readers do not
 // block the writer, and a commit is on disk before it returns, so an issued
-// certificate or a consumed nonce survives a power loss. Every transaction
-// begins IMMEDIATE, taking the write lock at once, so two transactions
-// never deadlock upgrading from read to write; writers queue for up to
-// [BusyTimeout] before failing with a busy error. The pool holds up to
-// [MaxConns] connections. Several processes may open the same file on one
-// machine (not over a network file system); the claim and uniqueness rules
-// hold across them, as within one.
+// certificate or a consumed nonce survives a power loss once the store has
+// answered.
 //
-// A Store.Tx holds the write lock until it ends, so code inside Tx must use
-// the Queries it is given: a write through the Store itself waits for
-// BusyTimeout and fails, and a read does not see the transaction's writes.
+// A commit costs one fsync, and SQLite writes one transaction at a time, so
+// the store commits in groups: one connection, owned by a writer goroutine
+// (see [sqlstore.NewGroupCommit]), runs every write transaction. The writer
+// begins a transaction IMMEDIATE, runs each waiting Store.Tx in a savepoint
+// of it, up to 256, and commits them with one COMMIT; a Tx that fails rolls
+// back its savepoint only. The Store's own write methods are transactions
+// of the writer too. Reads outside Tx run on a separate pool of up to
+// [MaxConns] connections that refuse writes, concurrently with the writer.
+// Several processes may open the same file on one machine (not over a
+// network file system): their writers take the write lock in turn, waiting
+// up to [BusyTimeout] for it, and the claim and uniqueness rules hold
+// across them, as within one.
+//
+// fn in Store.Tx runs on the caller's goroutine while the writer waits for
+// it, so a slow fn holds up every write. Inside fn, callers must use only
+// the Queries they are given: Store.Tx, or a write through the Store
+// itself, waits for the writer, which waits for fn, until the call's
+// context ends. A read through the Store does not see the transaction's
+// writes.
 package sqlite
 
 import (
@@ -44,7 +55,8 @@ import (
 // BusyTimeout is how long a connection waits for the write lock.
 const BusyTimeout = 10 * time.Second
 
-// MaxConns is the size of the connection pool.
+// MaxConns is the size of the pool for reads. Writes have a connection of
+// their own.
 const MaxConns = 8
 
 //go:embed migrations/*.sql
@@ -79,39 +91,65 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
 
-	db, err := sql.Open("sqlite", dsn(abs))
+	write, err := openDB(ctx, abs, false, 1)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, write, dialect, sub); err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+
+	read, err := openDB(ctx, abs, true, MaxConns)
+	if err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+	s, err := sqlstore.NewGroupCommit(ctx, read, write, dialect)
+	if err != nil {
+		_ = read.Close()
+		_ = write.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDB opens a pool of up to n connections to the database file at the
+// absolute path abs, refusing writes if readOnly.
+func openDB(ctx context.Context, abs string, readOnly bool, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(abs, readOnly))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", abs, err)
 	}
-	db.SetMaxOpenConns(MaxConns)
-	db.SetMaxIdleConns(MaxConns)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", abs, err)
 	}
-
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
-	}
-	if err := sqlstore.Migrate(ctx, db, dialect, sub); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return sqlstore.New(db, dialect), nil
+	return db, nil
 }
 
 // dsn returns the driver's name for the database file at the absolute path
 // abs, as a file: URI, so that no character of the path is taken for part
-// of the query.
-func dsn(abs string) string {
+// of the query. Its connections refuse writes if readOnly; else they begin
+// transactions IMMEDIATE.
+func dsn(abs string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	return u.String()
 }

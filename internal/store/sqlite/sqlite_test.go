@@ -2,12 +2,14 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -272,4 +274,33 @@ func TestSharedFile(t *testing.T) {
 
 func BenchmarkConsumeNonce(b *testing.B) {
 	storetest.BenchConsumeNonce(b, open(b, filepath.Join(b.TempDir(), "hallmark.db")))
+}
+
+// BenchmarkParallelNonces runs the store's part of a challenge and an
+// attestation, PutNonce then ConsumeNonce, from 32 clients per CPU, as the
+// DAA service's concurrent requests do. The file is in the test's temporary
+// directory, which must be on a durable disk, not tmpfs, for the numbers to
+// mean anything.
+func BenchmarkParallelNonces(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "hallmark.db"))
+	ctx := b.Context()
+	now := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	var last atomic.Uint64
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			v := binary.BigEndian.AppendUint64(make([]byte, 24, 32), last.Add(1))
+			n := store.Nonce{Value: v, DeviceID: "d-1", CreatedAt: now,
+				ExpiresAt: now.Add(time.Minute)}
+			if err := s.PutNonce(ctx, n); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := s.ConsumeNonce(ctx, v, "d-1", now); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }

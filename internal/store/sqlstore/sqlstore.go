@@ -1,7 +1,8 @@
 // Package sqlstore implements [store.Store] on database/sql. The SQLite and
 // PostgreSQL backends (packages store/sqlite and store/postgres) open the
 // database, apply their embedded schema with [Migrate] and wrap it with
-// [New]; what differs between the two databases is in a [Dialect].
+// [NewGroupCommit] and [New]; what differs between the two databases is in
+// a [Dialect].
 //
 // Queries use $1-style placeholders, which both drivers bind by position.
 // Times are BIGINT Unix microseconds in UTC, with 0 for the zero time, so a
@@ -18,9 +19,25 @@
 // database writes two tables in one statement ([Dialect].WritesInWith),
 // open a transaction of their own when they are not called inside Tx.
 //
+// # Group commit
+//
+// A store from [New], for PostgreSQL, runs each method on a connection of
+// its pool and each Tx in a transaction of the database; the server flushes
+// concurrent commits together by itself. On SQLite one transaction writes
+// at a time and each commit waits for an fsync, so a store from
+// [NewGroupCommit] commits in groups: a writer goroutine owns one
+// connection, takes the transactions waiting for it, up to 256, begins one
+// transaction, runs each in a savepoint of it and commits them all with one
+// COMMIT. Every Tx, and every write of the Store's own methods, is one of
+// those. A Tx whose fn fails rolls back its savepoint only; if the COMMIT
+// fails, every Tx of the batch whose fn succeeded fails with it. Reads
+// outside Tx run on a pool of their own, concurrently with the writer.
+//
 // Inside Tx, callers must use only the Queries given to fn. The Store's own
-// methods run on other connections: they do not see the transaction's
-// writes and may wait on its locks (on SQLite every write does).
+// methods do not see the transaction's writes. On PostgreSQL a write may
+// wait on the transaction's locks; with group commit a Tx or a write of the
+// Store inside fn waits for fn to end, which is a deadlock until the inner
+// call's context ends.
 package sqlstore
 
 import (
@@ -53,7 +70,7 @@ type Dialect struct {
 // New returns a store on db, whose schema Migrate has set up. The store owns
 // db: its Close closes db.
 func New(db *sql.DB, d Dialect) store.Store {
-	return &sqlStore{queries: queries{q: db, d: &d, db: db}}
+	return &sqlStore{queries: queries{q: sqlQuerier{db}, d: &d, db: db}}
 }
 
 // sqlStore is a store.Store; its embedded queries run outside transactions.
@@ -93,7 +110,7 @@ func runTx(ctx context.Context, db *sql.DB, d *Dialect, fn func(q *queries) erro
 	// After a commit this rollback does nothing.
 	defer func() { _ = tx.Rollback() }()
 
-	if err := fn(&queries{q: tx, d: d}); err != nil {
+	if err := fn(&queries{q: sqlQuerier{tx}, d: d}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -102,11 +119,28 @@ func runTx(ctx context.Context, db *sql.DB, d *Dialect, fn func(q *queries) erro
 	return nil
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier runs statements: on a database or a transaction (sqlQuerier), or
+// in a turn on the group commit writer's connection.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) scanner
+}
+
+// sqlQuerier adapts *sql.DB and *sql.Tx to querier.
+type sqlQuerier struct {
+	sqlRunner
+}
+
+// sqlRunner is what *sql.DB and *sql.Tx have in common.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s sqlQuerier) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
+	return s.sqlRunner.QueryRowContext(ctx, query, args...)
 }
 
 // queries implements store.Queries on a database or a transaction.

@@ -3,10 +3,11 @@
 // store; every backend must pass the same suite.
 //
 // The suite covers every method of store.Queries, each sentinel error path,
-// transactions, the round trip of times, and the races that replicas run:
-// concurrent claims of one device, concurrent registration of overlapping
-// batches and concurrent consumption of one nonce. It uses fixed times, so
-// no test depends on the clock.
+// transactions alone and many at once, some failing, the round trip of
+// times, and the races that replicas run: concurrent claims of one device,
+// concurrent registration of overlapping batches and concurrent
+// consumption of one nonce. It uses fixed times, so no test depends on the
+// clock.
 //
 // [BenchConsumeNonce] measures the store's part in an attestation, for
 // each backend's benchmarks to run.
@@ -53,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TxCommit", testTxCommit},
 		{"TxRollback", testTxRollback},
 		{"TxMisuse", testTxMisuse},
+		{"TxConcurrent", testTxConcurrent},
 		{"Times", testTimes},
 		{"PutNonce", testPutNonce},
 		{"ConsumeNonce", testConsumeNonce},

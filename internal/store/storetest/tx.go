@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,4 +145,79 @@ func testTxMisuse(t *testing.T, s store.Store) {
 			t.Errorf("Tx with a canceled context = %v, want context.Canceled", err)
 		}
 	})
+}
+
+// testTxConcurrent runs many transactions at once, as the DAA's requests
+// do, each putting and consuming its own nonce; some fail or panic after
+// their writes. Those that fail leave nothing, whatever their neighbours
+// did, and the others commit.
+func testTxConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 200
+	errFn := errors.New("fn failed")
+	// outcome tells what transaction i does after its writes.
+	outcome := func(i int) string {
+		switch {
+		case i%10 == 3:
+			return "fail"
+		case i%25 == 7:
+			return "panic"
+		}
+		return "commit"
+	}
+	nonce := func(i int) store.Nonce { return newNonce(fmt.Sprintf("n-%03d", i), "d-1") }
+	at := t0.Add(time.Second)
+
+	errs := make([]error, n)
+	panicked := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panicked[i] = recover() != nil }()
+			errs[i] = s.Tx(ctx, func(q store.Queries) error {
+				if err := q.PutNonce(ctx, nonce(i)); err != nil {
+					return err
+				}
+				if _, err := q.ConsumeNonce(ctx, nonce(i).Value, "d-1", at); err != nil {
+					return err
+				}
+				switch outcome(i) {
+				case "fail":
+					return errFn
+				case "panic":
+					panic("fn panicked")
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+
+	for i := range n {
+		t.Run(fmt.Sprintf("%03d-%s", i, outcome(i)), func(t *testing.T) {
+			switch outcome(i) {
+			case "fail":
+				if errs[i] != errFn {
+					t.Errorf("Tx = %v, want fn's error as it is", errs[i])
+				}
+			case "panic":
+				if !panicked[i] {
+					t.Error("the panic in fn did not reach the caller")
+				}
+			default:
+				mustOK(t, errs[i])
+			}
+
+			// A committed nonce is used; a rolled back one was never put.
+			got, err := s.ConsumeNonce(ctx, nonce(i).Value, "d-1", at)
+			if outcome(i) != "commit" {
+				wantErr(t, err, store.ErrNotFound)
+				return
+			}
+			wantErr(t, err, store.ErrConflict)
+			want := nonce(i)
+			want.ConsumedAt = at
+			wantDiff(t, want, got)
+		})
+	}
 }
