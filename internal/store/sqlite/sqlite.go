@@ -128,11 +128,33 @@ func openDB(ctx context.Context, abs string, readOnly bool, n int) (*sql.DB, err
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	if err := db.PingContext(ctx); err != nil {
+	// A new connection switches the file to WAL. When another process does
+	// the same at that moment, SQLite may answer busy without waiting on its
+	// busy handler, so try again for up to BusyTimeout.
+	deadline := time.Now().Add(BusyTimeout)
+	for {
+		err = db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", abs, err)
 	}
 	return db, nil
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // dsn returns the driver's name for the database file at the absolute path

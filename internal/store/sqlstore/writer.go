@@ -36,9 +36,11 @@ func NewGroupCommit(ctx context.Context, read, write *sql.DB, d Dialect) (store.
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s writer: %w", d.Name, err)
 	}
+	prepared := newPreparedDB(read)
 	s := &groupStore{
-		queries: queries{q: sqlQuerier{read}, d: &d, db: read},
+		queries: queries{q: sqlQuerier{prepared}, d: &d, db: read},
 		readDB:  read,
+		readPre: prepared,
 		writeDB: write,
 		conn:    conn,
 		stmts:   make(map[string]*sql.Stmt),
@@ -68,6 +70,7 @@ type groupStore struct {
 	queries // reads outside Tx, on the read pool
 
 	readDB  *sql.DB
+	readPre *preparedDB // prepared statements on readDB
 	writeDB *sql.DB
 	conn    *sql.Conn     // writeDB's connection, for the writer and the current turn
 	ended   chan error    // from the current turn as it ends: nil, or why the batch fails
@@ -282,6 +285,7 @@ func (s *groupStore) Close() error {
 			err = errors.Join(err, st.Close())
 		}
 		s.stmtMu.Unlock()
+		s.readPre.close()
 		err = errors.Join(err, s.conn.Close(), s.writeDB.Close(), s.readDB.Close())
 		if err != nil {
 			s.closeErr = fmt.Errorf("store: close %s: %w", s.d.Name, err)
