@@ -30,25 +30,11 @@ type auditList struct {
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ audit.Actor) *apiError {
-	q := r.URL.Query()
-	var f store.AuditFilter
-	f.Limit = 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return newError(http.StatusBadRequest, "invalid_limit",
-				"limit must be a whole number from 1 to 1000")
-		}
-		f.Limit = n
+	before, limit, e := seqPage(r)
+	if e != nil {
+		return e
 	}
-	if v := q.Get("before"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return newError(http.StatusBadRequest, "invalid_cursor",
-				"before must be a positive sequence number")
-		}
-		f.Before = n
-	}
+	f := store.AuditFilter{Before: before, Limit: limit}
 	es, err := s.store.ListAudit(r.Context(), f)
 	if err != nil {
 		return errInternal(err)
@@ -67,4 +53,29 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, _ audit.Actor
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// seqPage reads the "before" (a sequence number) and "limit" query
+// parameters of a log listed newest first.
+func seqPage(r *http.Request) (int64, int, *apiError) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return 0, 0, newError(http.StatusBadRequest, "invalid_limit",
+				"limit must be a whole number from 1 to 1000")
+		}
+		limit = n
+	}
+	var before int64
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return 0, 0, newError(http.StatusBadRequest, "invalid_cursor",
+				"before must be a positive sequence number")
+		}
+		before = n
+	}
+	return before, limit, nil
 }

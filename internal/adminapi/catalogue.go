@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hallmark-project/hallmark/internal/audit"
@@ -94,24 +93,12 @@ func (s *Server) listIssuances(w http.ResponseWriter, r *http.Request, a audit.A
 	if e != nil {
 		return e
 	}
-	q := r.URL.Query()
-	f := store.IssuanceFilter{TenantID: t.ID, DeviceID: q.Get("device"), Limit: 100}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return newError(http.StatusBadRequest, "invalid_limit",
-				"limit must be a whole number from 1 to 1000")
-		}
-		f.Limit = n
+	before, limit, e := seqPage(r)
+	if e != nil {
+		return e
 	}
-	if v := q.Get("before"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return newError(http.StatusBadRequest, "invalid_cursor",
-				"before must be a positive sequence number")
-		}
-		f.Before = n
-	}
+	f := store.IssuanceFilter{TenantID: t.ID, DeviceID: r.URL.Query().Get("device"),
+		Before: before, Limit: limit}
 	is, err := s.store.ListIssuances(r.Context(), f)
 	if err != nil {
 		return errInternal(err)

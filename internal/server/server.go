@@ -137,44 +137,41 @@ func openKeysRetry(ctx context.Context, cfg *config.Config, st store.Store,
 // Init creates the data directory, the CA hierarchy and the first operator
 // token, and exits. Running it again changes nothing.
 func Init(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg, apply := config.Flags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := apply(); err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	sys, err := open(ctx, cfg, log, stdout)
+	sys, err := openFromArgs(ctx, "init", args, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
 	fmt.Fprintf(stdout, "Hallmark is initialised in %s. Start it with: hallmark serve\n",
-		cfg.DataDir)
+		sys.cfg.DataDir)
 	return nil
 }
 
 // Serve runs every service until ctx ends.
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg, apply := config.Flags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := apply(); err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	sys, err := open(ctx, cfg, log, stderr)
+	sys, err := openFromArgs(ctx, "serve", args, stderr, stderr)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
 	return sys.serve(ctx)
+}
+
+// openFromArgs reads the configuration of the command from its arguments
+// and the environment, and opens the installation; a new operator token is
+// printed on tokenOut.
+func openFromArgs(ctx context.Context, name string, args []string, tokenOut,
+	stderr io.Writer) (*system, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, apply := config.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := apply(); err != nil {
+		return nil, err
+	}
+	return open(ctx, cfg, newLogger(cfg, stderr), tokenOut)
 }
 
 func (s *system) serve(ctx context.Context) error {
