@@ -132,7 +132,8 @@ func (a *Authority) issuer(ctx context.Context, q store.Queries, ca store.CA) (p
 	return iss, nil
 }
 
-func (a *Authority) signer(ctx context.Context, q store.Queries, keyID string) (crypto.Signer, error) {
+func (a *Authority) signer(ctx context.Context, q store.Queries, keyID string) (crypto.Signer,
+	error) {
 	a.mu.Lock()
 	s, ok := a.signers[keyID]
 	a.mu.Unlock()

@@ -194,8 +194,7 @@ func (d *demo) run(ctx context.Context, certFile string, n int) error {
 	}
 	fmt.Fprintf(d.out, "3. The manufacturer registered %d devices; the tenant claimed them.\n\n", n)
 
-	client, err := agent.NewClient(d.daa, d.http.Transport.(*http.Transport).TLSClientConfig.RootCAs,
-		30*time.Second)
+	client, err := agent.NewClient(d.daa, pool, 30*time.Second)
 	if err != nil {
 		return err
 	}

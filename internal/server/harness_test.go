@@ -219,7 +219,8 @@ func (h *harness) must(want int, method, path, token string, body any) response 
 func (h *harness) createTenant(name string) (id, adminToken string) {
 	h.t.Helper()
 	var tn struct{ ID string }
-	h.must(201, "POST", "/api/v1/tenants", h.operator, map[string]string{"name": name}).json(h.t, &tn)
+	h.must(201, "POST", "/api/v1/tenants", h.operator, map[string]string{"name": name}).
+		json(h.t, &tn)
 	return tn.ID, h.newToken("tenant-admin", tn.ID)
 }
 

@@ -60,13 +60,14 @@ func selfSigned(certFile, keyFile string, now time.Time) error {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "Hallmark admin API", Organization: []string{"Hallmark"}},
-		NotBefore:    now.Add(-5 * time.Minute),
-		NotAfter:     now.AddDate(2, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     names,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		Subject: pkix.Name{CommonName: "Hallmark admin API",
+			Organization: []string{"Hallmark"}},
+		NotBefore:   now.Add(-5 * time.Minute),
+		NotAfter:    now.AddDate(2, 0, 0),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    names,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		// A self-signed leaf that is also its own trust anchor.
 		BasicConstraintsValid: true,
 		IsCA:                  true,

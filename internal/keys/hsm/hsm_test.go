@@ -334,7 +334,8 @@ func TestOpenErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantIn) {
 				t.Errorf("Open error %q does not mention %q", err, tt.wantIn)
 			}
-			if strings.Contains(err.Error(), testPIN) || strings.Contains(err.Error(), "wrong-pin") {
+			if msg := err.Error(); strings.Contains(msg, testPIN) ||
+				strings.Contains(msg, "wrong-pin") {
 				t.Errorf("Open error %q quotes the PIN", err)
 			}
 		})
