@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -147,8 +148,19 @@ func Init(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// minProcs is the fewest Go processors Serve runs with. A store hands each
+// transaction between goroutines (SQLite's single writer and its callers;
+// pgx's pool); with one processor every hand-off waits behind requests busy
+// with signatures, and at 64 concurrent devices on one core p99 latency was
+// four times what it is with two (BENCHMARKS.md). The operating system then
+// interleaves the two threads. GOMAXPROCS in the environment still decides.
+const minProcs = 2
+
 // Serve runs every service until ctx ends.
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minProcs {
+		runtime.GOMAXPROCS(minProcs)
+	}
 	sys, err := openFromArgs(ctx, "serve", args, stderr, stderr)
 	if err != nil {
 		return err
