@@ -88,6 +88,9 @@ func (p *process) runGroup(ctx context.Context, group string, args []string) err
 	}
 	l, ok := findLeaf(group, args[0])
 	if !ok {
+		if c, ok := extension(group, args[0]); ok {
+			return c.Run(ctx, args, p.stdin, p.stdout, p.stderr)
+		}
 		return &UsageError{Msg: fmt.Sprintf("unknown %s command %q", group, args[0]),
 			Hint: subcommandsHint(group)}
 	}

@@ -117,6 +117,12 @@ func printGroupUsage(w io.Writer, group string) {
 			fmt.Fprintf(tw, "  %s\t%s\n", joinNonEmpty(l.name, l.args), l.summary)
 		}
 	}
+	for _, c := range extensions(group) {
+		for _, sub := range c.Subcommands {
+			fmt.Fprintf(tw, "  %s\tdevice side: the same as 'hallmark %s %s'\n", sub,
+				c.Name, sub)
+		}
+	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nRun 'hallmark %s <command> -h' for the flags of a command.\n", group)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -13,6 +14,12 @@ type Command struct {
 	Name string
 	// Summary is the line that "hallmark help" shows for it.
 	Summary string
+	// Extends, if set, names a built-in group, such as "device", whose
+	// Subcommands this command also serves: "hallmark <Extends> <sub> ..."
+	// runs Run with the arguments from <sub> on, as "hallmark <Name> <sub>
+	// ..." does.
+	Extends     string
+	Subcommands []string
 	// Run runs the command with the arguments that follow its name. It
 	// prints its usage on stdout for -h and returns [flag.ErrHelp]; it
 	// returns a [*UsageError] for a wrong command line and an [*Error] for a
@@ -43,6 +50,32 @@ func Register(c Command) {
 		}
 	}
 	registered = append(registered, c)
+}
+
+// extension returns the registered command that serves "hallmark group
+// sub", if any.
+func extension(group, sub string) (Command, bool) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, c := range registered {
+		if c.Extends == group && slices.Contains(c.Subcommands, sub) {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+// extensions returns the registered commands that extend group.
+func extensions(group string) []Command {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	var out []Command
+	for _, c := range registered {
+		if c.Extends == group {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func registeredCommand(name string) (Command, bool) {

@@ -42,7 +42,10 @@ func TestAgentCLI(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "device.key")
 
-	id := strings.TrimSpace(agentOK(t, "agent", "keygen", "--key", key))
+	id := strings.TrimSpace(agentOK(t, "device", "keygen", "--key", key))
+	if again := strings.TrimSpace(agentOK(t, "agent", "id", "--key", key)); again != id {
+		t.Fatalf("agent id = %s, device keygen printed %s", again, id)
+	}
 	r := h.callType("POST", "/api/v1/devices", f.mfg, "text/csv", "device_id\n"+id+"\n")
 	if r.status != 200 {
 		t.Fatalf("register %q = %d %s", id, r.status, r.body)

@@ -31,6 +31,8 @@ import (
 func Register() {
 	cli.Register(cli.Command{Name: "agent",
 		Summary: "run the device agent: make a device key, attest, renew",
+		// The device side also answers as "hallmark device keygen" and so on.
+		Extends: "device", Subcommands: []string{"keygen", "id", "attest", "run"},
 		Run: func(ctx context.Context, args []string, stdin io.Reader,
 			stdout, stderr io.Writer) error {
 			return newEnv(stdin, stdout, stderr).dispatch(ctx, "agent", agentCommands, args)
