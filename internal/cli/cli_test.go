@@ -122,8 +122,8 @@ func TestCommandHelpSplitsFlags(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	const commands = "hallmark: hint: commands: test-serve, test-agent, whoami, tenant, token, device, " +
-		"ca, catalogue, issuance, audit, help; run 'hallmark help'\n"
+	const commands = "hallmark: hint: commands: test-serve, test-agent, whoami, tenant, " +
+		"token, device, ca, catalogue, issuance, audit, help; run 'hallmark help'\n"
 	usage := func(msg, hint string) result {
 		return result{2, "", "hallmark: error: " + msg + "\nhallmark: hint: " + hint + "\n"}
 	}
