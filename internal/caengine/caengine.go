@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/hallmark-project/hallmark/attestation"
@@ -58,6 +59,8 @@ type Engine struct {
 	ca       *authority.Authority
 	lifetime time.Duration
 	rand     io.Reader
+
+	chains sync.Map // PEM chain by tenant CA ID and intermediate ID
 }
 
 // New returns an Engine.
@@ -89,6 +92,7 @@ type Request struct {
 type Issued struct {
 	Certificate []byte   // DER
 	Chain       [][]byte // DER: the tenant CA, then the intermediate
+	ChainPEM    string   // Chain as PEM
 	Serial      *big.Int
 	NotBefore   time.Time
 	NotAfter    time.Time
@@ -140,7 +144,8 @@ func (e *Engine) Sign(ctx context.Context, r Request) (Issued, error) {
 	id := r.DeviceID.String()
 	certDigest := sha256.Sum256(der)
 	return Issued{Certificate: der, Chain: [][]byte{ca.CertDER, inter.CertDER},
-		Serial: serial, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, RenewAt: renewAt,
+		ChainPEM: e.chainPEM(ca.ID, ca.CertDER, inter.ID, inter.CertDER),
+		Serial:   serial, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, RenewAt: renewAt,
 		cert: store.Cert{IssuerID: ca.ID, Serial: serial.Bytes(), Kind: store.CertDevice,
 			Subject: id, DeviceID: id, TenantID: r.TenantID, NotBefore: cert.NotBefore,
 			NotAfter: cert.NotAfter, CertDER: der, CreatedAt: now},
@@ -151,6 +156,17 @@ func (e *Engine) Sign(ctx context.Context, r Request) (Issued, error) {
 			CatalogueVersion: r.Appraisal.CatalogueVersion, Software: software,
 			CreatedAt: now},
 	}, nil
+}
+
+// chainPEM returns the PEM of a tenant CA and the intermediate, encoded once
+// and kept: every answer carries it.
+func (e *Engine) chainPEM(caID string, caDER []byte, interID string, interDER []byte) string {
+	key := caID + "/" + interID
+	if v, ok := e.chains.Load(key); ok {
+		return v.(string)
+	}
+	v, _ := e.chains.LoadOrStore(key, string(pki.EncodePEM(caDER, interDER)))
+	return v.(string)
 }
 
 // Record stores a signed certificate and its issuance through q. The

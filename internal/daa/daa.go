@@ -219,7 +219,7 @@ func (s *Server) attest(w http.ResponseWriter, r *http.Request) {
 		slog.Duration("duration", time.Since(start)))
 	writeJSON(w, http.StatusCreated, wire.AttestationResponse{
 		Certificate: string(pki.EncodePEM(issued.Certificate)),
-		Chain:       string(pki.EncodePEM(issued.Chain...)),
+		Chain:       issued.ChainPEM,
 		Serial:      serial, NotBefore: issued.NotBefore, NotAfter: issued.NotAfter,
 		RenewAt: issued.RenewAt, Verdict: res.Appraisal.Verdict.String()})
 }
