@@ -26,6 +26,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hallmark-project/hallmark/internal/keys"
@@ -73,6 +74,7 @@ type Authority struct {
 	signers map[string]crypto.Signer // by key ID; guarded by mu
 
 	active activeCache
+	inter  atomic.Pointer[store.CA] // the intermediate, once read
 }
 
 // New returns an Authority.

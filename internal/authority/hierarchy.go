@@ -105,9 +105,19 @@ func (a *Authority) Root(ctx context.Context, q store.Queries) (store.CA, error)
 	return latest(ctx, q, store.KindRoot)
 }
 
-// Intermediate returns the intermediate CA that signs tenant CAs.
+// Intermediate returns the intermediate CA that signs tenant CAs. Once
+// found it is kept: the intermediate does not roll over, and the CA engine
+// asks for it with every certificate.
 func (a *Authority) Intermediate(ctx context.Context, q store.Queries) (store.CA, error) {
-	return latest(ctx, q, store.KindIntermediate)
+	if ca := a.inter.Load(); ca != nil {
+		return *ca, nil
+	}
+	ca, err := latest(ctx, q, store.KindIntermediate)
+	if err != nil {
+		return store.CA{}, err
+	}
+	a.inter.Store(&ca)
+	return ca, nil
 }
 
 func latest(ctx context.Context, q store.Queries, kind store.CAKind) (store.CA, error) {
