@@ -70,6 +70,17 @@ func Schema(t testing.TB) string {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
+	return WithSearchPath(t, dsn, schema)
+}
+
+// WithSearchPath returns the connection string dsn with its search_path set
+// to schema.
+func WithSearchPath(t testing.TB, dsn, schema string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("HALLMARK_TEST_POSTGRES is not a URL: %v", err)
+	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()

@@ -1,16 +1,11 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -19,82 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hallmark-project/hallmark/internal/store"
+	"github.com/hallmark-project/hallmark/internal/store/pgtest"
 	"github.com/hallmark-project/hallmark/internal/store/sqlstore"
 	"github.com/hallmark-project/hallmark/internal/store/storetest"
 )
-
-// defaultDSN is the server CI provides; HALLMARK_TEST_POSTGRES overrides it.
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testDSN() string {
-	if dsn := os.Getenv("HALLMARK_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return defaultDSN
-}
-
-// redact returns dsn without its password, for messages.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	return "the HALLMARK_TEST_POSTGRES connection string"
-}
-
-// withSearchPath returns dsn with search_path set to schema.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	t.Helper()
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("HALLMARK_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// connect returns a connection to the test server, closed when the test
-// ends. It fails the test if the server does not answer: these tests do
-// not skip.
-func connect(t testing.TB) *sql.DB {
-	t.Helper()
-	dsn := testDSN()
-	db, err := sql.Open("pgx/v5", dsn)
-	if err != nil {
-		t.Fatalf("HALLMARK_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL at %s does not answer: %v\n"+
-			"these tests need a server; set HALLMARK_TEST_POSTGRES to its URL", redact(dsn), err)
-	}
-	return db
-}
-
-// freshSchema creates an empty schema that is dropped when the test ends,
-// and returns a connection string that uses it.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	admin := connect(t)
-	ctx := t.Context()
-	schema := "hallmark_test_" + strings.ToLower(rand.Text())
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(t, testDSN(), schema)
-}
 
 func open(t testing.TB, dsn string) store.Store {
 	t.Helper()
@@ -111,16 +34,15 @@ func open(t testing.TB, dsn string) store.Store {
 }
 
 func TestConformance(t *testing.T) {
-	connect(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, freshSchema(t))
+		return open(t, pgtest.Schema(t))
 	})
 }
 
 // TestConcurrentOpen starts several replicas on a new schema at once: each
 // opens, and the migrations run once.
 func TestConcurrentOpen(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	const n = 4
 	stores := make([]store.Store, n)
 	errs := make([]error, n)
@@ -155,7 +77,7 @@ func TestConcurrentOpen(t *testing.T) {
 // TestClaimAcrossReplicas races claims of one device through two stores on
 // one schema: one tenant gets it.
 func TestClaimAcrossReplicas(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	replicas := []store.Store{open(t, dsn), open(t, dsn)}
 	ctx := t.Context()
 	at := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
@@ -200,7 +122,7 @@ func TestClaimAcrossReplicas(t *testing.T) {
 // the device gains its attestation fields, zero until it attests.
 func TestUpgrade(t *testing.T) {
 	ctx := t.Context()
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	db, err := sql.Open("pgx/v5", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +162,7 @@ func TestUpgrade(t *testing.T) {
 // TestConsumeNonceAcrossReplicas races consumptions of one nonce through
 // two stores on one schema, each with its own pool: one consumption wins.
 func TestConsumeNonceAcrossReplicas(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	replicas := []store.Store{open(t, dsn), open(t, dsn)}
 	ctx := t.Context()
 	at := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
@@ -295,7 +217,7 @@ func TestOpenErrors(t *testing.T) {
 		{"malformed", "postgres://%zz"},
 		{"unknown-sslmode", "postgres://postgres@127.0.0.1/test?sslmode=sometimes"},
 		{"nobody-listening", "postgres://postgres@" + closed + "/test?sslmode=disable"},
-		{"missing-schema", withSearchPath(t, testDSN(), "hallmark_test_does_not_exist")},
+		{"missing-schema", pgtest.WithSearchPath(t, pgtest.DSN(), "hallmark_test_does_not_exist")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,5 +231,5 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func BenchmarkConsumeNonce(b *testing.B) {
-	storetest.BenchConsumeNonce(b, open(b, freshSchema(b)))
+	storetest.BenchConsumeNonce(b, open(b, pgtest.Schema(b)))
 }
