@@ -2,23 +2,18 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hallmark-project/hallmark/internal/config"
 	"github.com/hallmark-project/hallmark/internal/store/pgtest"
 )
 
@@ -44,82 +39,27 @@ func backends(t *testing.T) map[string]func(t *testing.T) string {
 	}
 }
 
-// start runs a server with the given extra flags; the database flag comes
-// from db. The server stops when the test ends.
+// start runs a server on a new installation, with the given extra flags and
+// database. The server stops when the test ends.
 func start(t *testing.T, database string, extra ...string) *harness {
 	t.Helper()
-	dir := t.TempDir()
-	args := append([]string{
-		"--data-dir", filepath.Join(dir, "data"),
-		"--database", database,
-		"--kek-file", filepath.Join(dir, "secrets", "kek"),
-		"--admin-addr", "127.0.0.1:0",
-		"--daa-addr", "127.0.0.1:0",
-		"--pki-addr", "127.0.0.1:0",
-		"--metrics-addr", "127.0.0.1:0",
-		"--public-url", "http://pki.test",
-	}, extra...)
-	h := &harness{t: t, dataDir: filepath.Join(dir, "data"), args: args}
-	h.run(args)
-	return h
+	return newInstallation(t, database, extra...).serve(t)
 }
 
+// run opens the system with args and serves it until the test ends.
 func (h *harness) run(args []string) {
 	t := h.t
 	t.Helper()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg, apply := config.Flags(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := apply(); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sys, err := open(ctx, cfg, log, &out)
+	sys, out, err := openArgs(args)
 	if err != nil {
-		cancel()
 		t.Fatalf("open: %v", err)
 	}
-	if tok := tokenRE.FindString(out.String()); tok != "" {
-		h.operator = tok
-	}
+	h.operator = tokenRE.FindString(out)
 	h.sys = sys
-
-	var mu sync.Mutex
-	addrs := map[string]string{}
-	ready := make(chan struct{})
-	sys.onListen = func(name, addr string) {
-		mu.Lock()
-		defer mu.Unlock()
-		addrs[name] = addr
-		if len(addrs) == 4 {
-			close(ready)
-		}
-	}
-	done := make(chan error, 1)
-	go func() { done <- sys.serve(ctx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
+	addrs, err := serveSys(t, sys)
+	if err != nil {
 		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("server did not start listening")
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		sys.Close()
-	})
 
 	h.admin = "https://" + addrs["admin"]
 	h.daa = "https://" + addrs["daa"]
