@@ -147,6 +147,11 @@ func (s *Server) getAnyDevice(w http.ResponseWriter, r *http.Request, _ audit.Ac
 		return e
 	}
 	d, err := s.registry.Get(r.Context(), id)
+	return writeRegistryDevice(w, d, err)
+}
+
+// writeRegistryDevice answers with a device the registry returned.
+func writeRegistryDevice(w http.ResponseWriter, d store.Device, err error) *apiError {
 	if errors.Is(err, registry.ErrNotFound) {
 		return errDeviceNotFound
 	}
@@ -171,14 +176,7 @@ func (s *Server) setBlocked(w http.ResponseWriter, r *http.Request, blocked bool
 		return e
 	}
 	d, err := s.registry.SetBlocked(r.Context(), id, blocked)
-	if errors.Is(err, registry.ErrNotFound) {
-		return errDeviceNotFound
-	}
-	if err != nil {
-		return errInternal(err)
-	}
-	writeJSON(w, http.StatusOK, toDeviceJSON(d))
-	return nil
+	return writeRegistryDevice(w, d, err)
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, a audit.Actor) *apiError {

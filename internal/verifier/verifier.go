@@ -114,6 +114,7 @@ type Result struct {
 	CSR       *x509.CertificateRequest
 	Appraisal catalogue.Appraisal
 	Refusal   *Refusal
+	nonce     []byte // the evidence's, for Consume
 }
 
 // ParseEvidence is the first check: the evidence is well formed. The front
@@ -150,12 +151,12 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 			"the evidence is not signed by the device's identity key")
 	}
 
-	res := Result{Device: dev, DeviceID: id, Evidence: e}
+	claims := e.Claims()
+	res := Result{Device: dev, DeviceID: id, Evidence: e, nonce: claims.Nonce}
 	cat, err := v.catalogue.Current(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("verifier: catalogue: %w", err)
 	}
-	claims := e.Claims()
 	boot := make([]catalogue.Measurement, len(claims.Components))
 	for i, c := range claims.Components {
 		boot[i] = catalogue.Measurement{Name: c.Name, Version: c.Version, Digest: c.Digest,
@@ -193,7 +194,7 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 func (v *Verifier) Consume(ctx context.Context, q store.Queries, res Result) (*Refusal,
 	error) {
 	id := res.DeviceID.String()
-	n, err := q.ConsumeNonce(ctx, res.Evidence.Claims().Nonce, id, v.now())
+	n, err := q.ConsumeNonce(ctx, res.nonce, id, v.now())
 	switch {
 	case err == nil:
 		return res.Refusal, nil
