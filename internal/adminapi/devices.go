@@ -196,12 +196,22 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, a audit.Act
 	return nil
 }
 
-func (s *Server) getDevice(w http.ResponseWriter, r *http.Request, a audit.Actor) *apiError {
+// tenantDevice resolves the {tenant} and {device} of a tenant's device path.
+func (s *Server) tenantDevice(r *http.Request, a audit.Actor) (store.Tenant, deviceid.ID,
+	*apiError) {
 	t, e := s.tenantScope(r, a)
 	if e != nil {
-		return e
+		return store.Tenant{}, deviceid.ID{}, e
 	}
 	id, e := parseDeviceID(r)
+	if e != nil {
+		return store.Tenant{}, deviceid.ID{}, e
+	}
+	return t, id, nil
+}
+
+func (s *Server) getDevice(w http.ResponseWriter, r *http.Request, a audit.Actor) *apiError {
+	t, id, e := s.tenantDevice(r, a)
 	if e != nil {
 		return e
 	}
@@ -223,11 +233,7 @@ type claimResponse struct {
 }
 
 func (s *Server) claimDevice(w http.ResponseWriter, r *http.Request, a audit.Actor) *apiError {
-	t, e := s.tenantScope(r, a)
-	if e != nil {
-		return e
-	}
-	id, e := parseDeviceID(r)
+	t, id, e := s.tenantDevice(r, a)
 	if e != nil {
 		return e
 	}
