@@ -28,6 +28,9 @@ var (
 	// name, serial, generation or CRL number, or a device another tenant
 	// claimed.
 	ErrConflict = errors.New("conflict")
+	// ErrUnclaimed means a write for a tenant's device found the device no
+	// longer claimed by that tenant.
+	ErrUnclaimed = errors.New("device not claimed by the tenant")
 )
 
 // Store is a storage backend.
@@ -133,6 +136,15 @@ type Queries interface {
 	// LatestCatalogue returns the catalogue with the highest version.
 	LatestCatalogue(ctx context.Context) (Catalogue, error)
 
+	// RecordAttestation is an attestation's one write. It spends a's nonce
+	// as ConsumeNonce does, and returns ConsumeNonce's answer when it cannot.
+	// With the nonce spent, if a carries a certificate, it also records
+	// a.Cert and a.Issuance as PutCert and PutIssuance do. It is atomic: on
+	// any error but ErrUnclaimed it writes nothing. ErrUnclaimed: the
+	// device is no longer claimed by the issuance's tenant; the nonce is
+	// spent and nothing else is written.
+	RecordAttestation(ctx context.Context, a Attestation) (Nonce, error)
+
 	// PutIssuance records an issued device certificate's attestation and
 	// sets the device's last attestation to it. ErrNotFound: no such device.
 	PutIssuance(ctx context.Context, i Issuance) error
@@ -148,6 +160,18 @@ type Nonce struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	ConsumedAt time.Time // zero while unused
+}
+
+// Attestation is what an attestation writes: the nonce it spends and, when
+// the attestation is accepted, the certificate issued and its issuance.
+type Attestation struct {
+	Nonce    []byte
+	DeviceID string
+	At       time.Time // when the nonce is spent
+	// Cert and Issuance are both set for an accepted attestation, and both
+	// nil for a refused one, which only spends the nonce.
+	Cert     *Cert
+	Issuance *Issuance
 }
 
 // Catalogue is one published version of the trusted software catalogue.

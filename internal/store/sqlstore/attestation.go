@@ -66,10 +66,16 @@ func (q *queries) ConsumeNonce(ctx context.Context, value []byte, deviceID strin
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.Nonce{}, q.fail(err, "consume nonce of device %q", deviceID)
 	}
+	return q.explainNonce(ctx, value, deviceID, at)
+}
 
+// explainNonce reads the nonce that a consumption at the time at did not
+// spend, and returns why as ConsumeNonce does.
+func (q *queries) explainNonce(ctx context.Context, value []byte, deviceID string,
+	at int64) (store.Nonce, error) {
 	row := q.q.QueryRowContext(ctx, `SELECT `+nonceCols+` FROM nonces WHERE value = $1`,
 		blob(value))
-	n, err = scanNonce(row)
+	n, err := scanNonce(row)
 	if err != nil {
 		return store.Nonce{}, q.fail(err, "consume nonce of device %q", deviceID)
 	}
@@ -253,4 +259,164 @@ func (q *queries) ListIssuances(ctx context.Context,
 		return nil, q.fail(err, "list issuances")
 	}
 	return is, nil
+}
+
+// RecordAttestation spends the nonce alone with ConsumeNonce. With a
+// certificate it writes in one statement where the database can
+// ([Dialect].WritesInWith); else in sequence, in a transaction of its own
+// when it is not called inside Tx.
+func (q *queries) RecordAttestation(ctx context.Context, a store.Attestation) (store.Nonce,
+	error) {
+	if (a.Cert == nil) != (a.Issuance == nil) {
+		return store.Nonce{}, fmt.Errorf(
+			"store: record attestation of device %q: certificate without issuance, or "+
+				"issuance without certificate", a.DeviceID)
+	}
+	if a.Cert == nil {
+		return q.ConsumeNonce(ctx, a.Nonce, a.DeviceID, a.At)
+	}
+	if err := checkAttestation(a); err != nil {
+		return store.Nonce{}, err
+	}
+	switch {
+	case q.d.WritesInWith:
+		return q.recordWith(ctx, a)
+	case q.db == nil:
+		return q.record(ctx, a)
+	}
+	return recordIn(ctx, a, func(fn func(q *queries) error) error {
+		return runTx(ctx, q.db, q.d, fn)
+	})
+}
+
+// recordIn runs record in a transaction of run. It commits the nonce that
+// record spent for a device that left the tenant, and then returns
+// ErrUnclaimed.
+func recordIn(ctx context.Context, a store.Attestation,
+	run func(fn func(q *queries) error) error) (store.Nonce, error) {
+	var n store.Nonce
+	var left error
+	err := run(func(q *queries) error {
+		var err error
+		n, err = q.record(ctx, a)
+		if errors.Is(err, store.ErrUnclaimed) {
+			left = err
+			return nil
+		}
+		return err
+	})
+	if err == nil {
+		err = left
+	}
+	return n, err
+}
+
+// checkAttestation checks what the database would not: that the
+// certificate and its issuance are one device's, and the issuance as
+// PutIssuance does.
+func checkAttestation(a store.Attestation) error {
+	c, i := a.Cert, a.Issuance
+	switch {
+	case c.DeviceID != a.DeviceID || i.DeviceID != a.DeviceID:
+		return fmt.Errorf("store: record attestation of device %q: certificate of %q, "+
+			"issuance of %q", a.DeviceID, c.DeviceID, i.DeviceID)
+	case c.TenantID != i.TenantID:
+		return fmt.Errorf("store: record attestation of device %q: certificate of tenant "+
+			"%q, issuance of tenant %q", a.DeviceID, c.TenantID, i.TenantID)
+	case len(c.Serial) == 0:
+		return fmt.Errorf("store: record attestation of device %q: empty serial", a.DeviceID)
+	case i.TenantID == "":
+		return fmt.Errorf("store: record attestation of device %q: empty tenant id",
+			a.DeviceID)
+	case len(i.Serial) == 0:
+		return fmt.Errorf("store: record attestation of device %q: empty issuance serial",
+			a.DeviceID)
+	case i.CreatedAt.IsZero():
+		return fmt.Errorf("store: record attestation of device %q: zero time", a.DeviceID)
+	}
+	return nil
+}
+
+// unclaimed is the error of an attestation whose device left the tenant.
+func unclaimed(a store.Attestation) error {
+	return fmt.Errorf("store: record attestation of device %q for tenant %q: %w",
+		a.DeviceID, a.Issuance.TenantID, store.ErrUnclaimed)
+}
+
+// record writes an accepted attestation in sequence on q, a transaction:
+// the nonce, then the device, then the certificate and the issuance. When
+// the device has left the tenant it returns a zero Nonce and
+// ErrUnclaimed, with the nonce spent: the caller commits that alone.
+func (q *queries) record(ctx context.Context, a store.Attestation) (store.Nonce, error) {
+	n, err := q.ConsumeNonce(ctx, a.Nonce, a.DeviceID, a.At)
+	if err != nil {
+		return n, err
+	}
+	args := issuanceArgs(*a.Issuance)
+	done, err := affected(q.q.ExecContext(ctx, attestDevice, args...))
+	switch {
+	case err != nil:
+		return store.Nonce{}, q.fail(err, "record attestation of device %q", a.DeviceID)
+	case done == 0:
+		return store.Nonce{}, unclaimed(a)
+	}
+	if err := q.PutCert(ctx, *a.Cert); err != nil {
+		return store.Nonce{}, err
+	}
+	_, err = q.q.ExecContext(ctx,
+		`INSERT INTO issuances (`+issuanceCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...)
+	if err != nil {
+		return store.Nonce{}, q.fail(err, "record attestation of device %q", a.DeviceID)
+	}
+	return n, nil
+}
+
+// recordWith writes an accepted attestation in one statement, one round
+// trip: spend the nonce; if it was spent, set the device's last
+// attestation if the device is still the tenant's; if it was set, insert
+// the certificate and the issuance. The statement answers with the nonce,
+// if spent, and whether the device was set. A nonce spent for a device
+// that left the tenant stays spent, as in record.
+func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.Nonce, error) {
+	c := a.Cert
+	at := micros(a.At)
+	if at == 0 {
+		return store.Nonce{}, fmt.Errorf("store: consume nonce of device %q: zero time",
+			a.DeviceID)
+	}
+	// $1 to $12 are the issuance's, as in attestDevice; then the nonce
+	// ($13, $14) and the certificate's own columns.
+	args := append(issuanceArgs(*a.Issuance), blob(a.Nonce), at,
+		c.IssuerID, c.Serial, c.Kind, c.Subject, c.TenantID, micros(c.NotBefore),
+		micros(c.NotAfter), blob(c.CertDER), micros(c.RevokedAt), micros(c.CreatedAt))
+	n := store.Nonce{Value: bytes.Clone(a.Nonce)}
+	var set bool
+	err := q.q.QueryRowContext(ctx,
+		`WITH n AS (
+			UPDATE nonces SET consumed_at = $14
+			WHERE value = $13 AND device_id = $4 AND consumed_at = 0 AND expires_at > $14
+			RETURNING device_id, created_at, expires_at
+		), d AS (`+attestDevice+` AND EXISTS (SELECT 1 FROM n) RETURNING id
+		), c AS (
+			INSERT INTO certs (issuer_id, serial, kind, subject, device_id, tenant_id,
+				not_before, not_after, cert_der, revoked_at, created_at)
+			SELECT $15, $16, $17, $18, id, $19, $20, $21, $22, $23, $24 FROM d
+		), i AS (
+			INSERT INTO issuances (`+issuanceCols+`)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM d
+		)
+		SELECT device_id, created_at, expires_at, EXISTS (SELECT 1 FROM d) FROM n`,
+		args...,
+	).Scan(&n.DeviceID, timeCol{&n.CreatedAt}, timeCol{&n.ExpiresAt}, &set)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Nothing was written.
+		return q.explainNonce(ctx, a.Nonce, a.DeviceID, at)
+	case err != nil:
+		return store.Nonce{}, q.fail(err, "record attestation of device %q", a.DeviceID)
+	case !set:
+		return store.Nonce{}, unclaimed(a)
+	}
+	return n, nil
 }

@@ -15,9 +15,10 @@
 // by INSERT ... ON CONFLICT DO NOTHING. Each method is atomic without a
 // transaction around it: most are one statement, and those that follow a
 // write with a read read only to tell why the write changed nothing.
-// RegisterDevices, which writes in chunks, and PutIssuance, unless the
-// database writes two tables in one statement ([Dialect].WritesInWith),
-// open a transaction of their own when they are not called inside Tx.
+// RegisterDevices, which writes in chunks, and PutIssuance and
+// RecordAttestation, unless the database writes several tables in one
+// statement ([Dialect].WritesInWith), open a transaction of their own when
+// they are not called inside Tx.
 //
 // # Group commit
 //

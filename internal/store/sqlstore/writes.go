@@ -116,3 +116,18 @@ func (s *groupStore) PutCatalogue(ctx context.Context, c store.Catalogue) error 
 func (s *groupStore) PutIssuance(ctx context.Context, i store.Issuance) error {
 	return s.tx(ctx, func(q *queries) error { return q.PutIssuance(ctx, i) })
 }
+
+// RecordAttestation writes in one savepoint on the writer's connection.
+func (s *groupStore) RecordAttestation(ctx context.Context, a store.Attestation) (store.Nonce,
+	error) {
+	if a.Cert == nil || a.Issuance == nil {
+		// ConsumeNonce, or the error of an inconsistent a.
+		return write(s, ctx, func(q *queries) (store.Nonce, error) {
+			return q.RecordAttestation(ctx, a)
+		})
+	}
+	if err := checkAttestation(a); err != nil {
+		return store.Nonce{}, err
+	}
+	return recordIn(ctx, a, func(fn func(q *queries) error) error { return s.tx(ctx, fn) })
+}

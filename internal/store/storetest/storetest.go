@@ -63,6 +63,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Catalogues", testCatalogues},
 		{"PutIssuance", testPutIssuance},
 		{"IssuanceTx", testIssuanceTx},
+		{"RecordAttestation", testRecordAttestation},
+		{"RecordAttestationTx", testRecordAttestationTx},
 		{"ListIssuances", testListIssuances},
 		{"IssuancesDefaultLimit", testIssuancesDefaultLimit},
 		{"AttestationTimes", testAttestationTimes},
