@@ -1,7 +1,8 @@
 // Package caengine is the certificate authority engine of the DAA service:
 // it issues a device's 24-hour certificate from its tenant's active CA once
 // the verifier has accepted the device's attestation. [Engine.Sign] makes
-// the certificate; [Engine.Record] records it in the caller's transaction.
+// the certificate; the caller records [Issued.Records] with the spending of
+// the attestation's nonce (store.Attestation).
 //
 // The certificate carries the attestation result (package attestation) in
 // extension 1.3.6.1.4.1.311.98.1. Its issuance is recorded, with the
@@ -103,7 +104,7 @@ type Issued struct {
 }
 
 // Sign signs a device certificate without recording it: the caller records
-// it with Record before handing it out. Signing outside the transaction
+// its Records before handing it out. Signing outside the transaction
 // keeps the store's write lock off the signature.
 func (e *Engine) Sign(ctx context.Context, r Request) (Issued, error) {
 	if r.Appraisal.Verdict == attestation.Contraindicated {
@@ -169,16 +170,12 @@ func (e *Engine) chainPEM(caID string, caDER []byte, interID string, interDER []
 	return v.(string)
 }
 
-// Record stores a signed certificate and its issuance through q. The
-// certificate may be handed out once q commits.
-func (e *Engine) Record(ctx context.Context, q store.Queries, is Issued) error {
-	if err := q.PutCert(ctx, is.cert); err != nil {
-		return fmt.Errorf("caengine: record certificate of %s: %w", is.cert.DeviceID, err)
-	}
-	if err := q.PutIssuance(ctx, is.issuance); err != nil {
-		return fmt.Errorf("caengine: record issuance to %s: %w", is.cert.DeviceID, err)
-	}
-	return nil
+// Records returns what the store keeps of the certificate: the
+// certificate and its issuance, for store.Attestation. The certificate may
+// be handed out once they are committed.
+func (is Issued) Records() (*store.Cert, *store.Issuance) {
+	cert, issuance := is.cert, is.issuance
+	return &cert, &issuance
 }
 
 // renewAt picks the renewal time of a certificate.

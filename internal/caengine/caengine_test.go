@@ -105,12 +105,19 @@ func TestSignAndRecord(t *testing.T) {
 		t.Errorf("not signed by the first certificate of the chain: %v", err)
 	}
 
-	// Nothing is recorded until Record runs in a committed transaction.
+	// Nothing is recorded until the records are.
 	list, _ := st.ListIssuances(ctx, store.IssuanceFilter{DeviceID: req.DeviceID.String()})
 	if len(list) != 0 {
 		t.Fatal("Sign recorded an issuance")
 	}
-	if err := st.Tx(ctx, func(q store.Queries) error { return e.Record(ctx, q, is) }); err != nil {
+	rec, issuance := is.Records()
+	err = st.Tx(ctx, func(q store.Queries) error {
+		if err := q.PutCert(ctx, *rec); err != nil {
+			return err
+		}
+		return q.PutIssuance(ctx, *issuance)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	list, _ = st.ListIssuances(ctx, store.IssuanceFilter{DeviceID: req.DeviceID.String()})

@@ -179,6 +179,8 @@ func (s *Server) attest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var issued caengine.Issued
+	var cert *store.Cert
+	var issuance *store.Issuance
 	if res.Refusal == nil {
 		issued, err = s.engine.Sign(r.Context(), caengine.Request{
 			TenantID: res.Device.TenantID, DeviceID: res.DeviceID,
@@ -188,20 +190,11 @@ func (s *Server) attest(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, r, "sign certificate", err, device)
 			return
 		}
+		cert, issuance = issued.Records()
 	}
-	// One transaction spends the nonce and records the certificate; a nonce
-	// refusal rolls back, a later refusal commits the spent nonce alone.
-	var refusal *verifier.Refusal
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		ref, err := s.verifier.Consume(r.Context(), q, res)
-		if err != nil {
-			return err
-		}
-		if refusal = ref; ref != nil {
-			return nil
-		}
-		return s.engine.Record(r.Context(), q, issued)
-	})
+	// One write spends the nonce and records the certificate; a nonce
+	// refusal writes nothing, a later refusal the spent nonce alone.
+	refusal, err := s.verifier.Consume(r.Context(), s.store, res, cert, issuance)
 	if err != nil {
 		s.internal(w, r, "record certificate", err, device)
 		return

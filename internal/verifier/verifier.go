@@ -186,22 +186,40 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 	return res, nil
 }
 
-// Consume is check 4: it spends the evidence's nonce through q, which
-// should be the transaction that records the certificate. It returns the
-// nonce's refusal, with nothing spent; or, with the nonce spent,
-// res.Refusal; or nil when the attestation is accepted. Commit q in the
-// last two cases.
-func (v *Verifier) Consume(ctx context.Context, q store.Queries, res Result) (*Refusal,
-	error) {
+// Recorder is where Consume writes: a store.Store, or the store.Queries of
+// a transaction.
+type Recorder interface {
+	RecordAttestation(ctx context.Context, a store.Attestation) (store.Nonce, error)
+}
+
+// Consume is check 4. Through w it spends the evidence's nonce and, in the
+// same write, records cert and iss, the certificate of an accepted
+// attestation and its issuance (nil when res.Refusal is set: they are not
+// written then). It returns the nonce's refusal, with nothing written; or,
+// with the nonce spent and nothing else written, res.Refusal or the refusal
+// of a device that left its tenant since Verify; or nil when the
+// certificate is recorded.
+func (v *Verifier) Consume(ctx context.Context, w Recorder, res Result, cert *store.Cert,
+	iss *store.Issuance) (*Refusal, error) {
 	id := res.DeviceID.String()
-	n, err := q.ConsumeNonce(ctx, res.nonce, id, v.now())
+	a := store.Attestation{Nonce: res.nonce, DeviceID: id, At: v.now()}
+	if res.Refusal == nil {
+		if cert == nil || iss == nil {
+			return nil, fmt.Errorf("verifier: record attestation of %s: no certificate", id)
+		}
+		a.Cert, a.Issuance = cert, iss
+	}
+	n, err := w.RecordAttestation(ctx, a)
 	switch {
 	case err == nil:
 		return res.Refusal, nil
+	case errors.Is(err, store.ErrUnclaimed):
+		return refuse(CodeDeviceUnclaimed, "the device is not claimed by a tenant"), nil
 	case errors.Is(err, store.ErrNotFound):
 		return refuse(CodeNonceUnknown, "the nonce was not issued by this service"), nil
-	case !errors.Is(err, store.ErrConflict):
-		return nil, fmt.Errorf("verifier: consume nonce: %w", err)
+	case !errors.Is(err, store.ErrConflict) || n.DeviceID == "":
+		// A conflict without the nonce is the certificate's (its serial).
+		return nil, fmt.Errorf("verifier: record attestation: %w", err)
 	case n.DeviceID != id:
 		return refuse(CodeNonceOtherDevice, "the nonce was issued to another device"), nil
 	case !n.ConsumedAt.IsZero():
