@@ -96,6 +96,16 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 	}
 
+	// The bound is measured first, while the machine is quiet: after the
+	// fleet's set-up a database on this machine is still busy with it
+	// (autovacuum, checkpoints), which would slow the crypto and flatter
+	// the ratio.
+	logf("measuring the bound on one core")
+	b, err := measureBound(c.boundTime, c.boundIters, c.serverCores)
+	if err != nil {
+		return err
+	}
+
 	logf("making %d simulated devices", c.devices)
 	devs, err := newDevices(ctx, c.devices)
 	if err != nil {
@@ -104,7 +114,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	f, err := setupFleet(ctx, api, c.token, devs, logf)
 	var rep report
 	if err == nil {
-		rep, err = measure(ctx, c, f, daa, metrics, logf)
+		rep, err = measure(ctx, c, f, b, daa, metrics, logf)
 	}
 
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
@@ -131,22 +141,18 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// measure checks that a device can attest, measures the bound, then runs
-// the warm-up and the load.
-func measure(ctx context.Context, c *config, f *fleet, daa, metrics *http.Client,
+// measure checks that a device can attest, then runs the warm-up and the
+// load, and reports them with the bound b.
+func measure(ctx context.Context, c *config, f *fleet, b bound, daa, metrics *http.Client,
 	logf func(string, ...any)) (report, error) {
 	l := newLoader(c.daaURL, daa, f.devices, c.check)
 	logf("checking that a device can attest")
 	if err := l.ready(ctx, c.readyTimeout, c.readyPause); err != nil {
 		return report{}, fmt.Errorf("first attestation: %w", err)
 	}
-	logf("measuring the bound on one core")
-	b, err := measureBound(c.boundTime, c.boundIters, c.serverCores)
-	if err != nil {
-		return report{}, err
-	}
 
 	var poll *rssPoller
+	var err error
 	if c.metricsURL != "" {
 		if poll, err = startRSS(ctx, metrics, c.metricsURL, c.pollInterval); err != nil {
 			return report{}, metricsError(err)
