@@ -128,21 +128,6 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(w, r, id.String()) {
 		return
 	}
-	dev, err := s.store.GetDevice(r.Context(), id.String())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.fail(w, r, http.StatusNotFound, verifier.CodeUnknownDevice,
-			"the device is not registered", id.String())
-		return
-	case err != nil:
-		s.internal(w, r, "get device", err, id.String())
-		return
-	case dev.Blocked:
-		s.fail(w, r, http.StatusForbidden, verifier.CodeDeviceBlocked, "the device is blocked",
-			id.String())
-		return
-	}
-
 	now := s.now()
 	n := store.Nonce{Value: make([]byte, NonceSize), DeviceID: id.String(), CreatedAt: now,
 		ExpiresAt: now.Add(NonceLifetime)}
@@ -150,7 +135,27 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "read random", err, id.String())
 		return
 	}
-	if err := s.store.PutNonce(r.Context(), n); err != nil {
+	// PutNonce checks that the device is registered and not blocked; only
+	// when it refuses is the device read, to tell which.
+	err = s.store.PutNonce(r.Context(), n)
+	if errors.Is(err, store.ErrNotFound) {
+		var dev store.Device
+		dev, err = s.store.GetDevice(r.Context(), id.String())
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			s.fail(w, r, http.StatusNotFound, verifier.CodeUnknownDevice,
+				"the device is not registered", id.String())
+			return
+		case err == nil && dev.Blocked:
+			s.fail(w, r, http.StatusForbidden, verifier.CodeDeviceBlocked,
+				"the device is blocked", id.String())
+			return
+		case err == nil:
+			// Unblocked, or registered, since PutNonce looked.
+			err = s.store.PutNonce(r.Context(), n)
+		}
+	}
+	if err != nil {
 		s.internal(w, r, "record nonce", err, id.String())
 		return
 	}

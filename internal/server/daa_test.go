@@ -430,9 +430,12 @@ func TestAttestationRefusals(t *testing.T) {
 	}
 }
 
-// TestAttestationBadRequests covers malformed and oversized bodies.
+// TestAttestationBadRequests covers malformed and oversized bodies, and
+// challenges the DAA refuses.
 func TestAttestationBadRequests(t *testing.T) {
 	h := start(t, "sqlite")
+	blocked := newFleet(t, h).enroll(t, true)
+	h.must(200, "POST", "/api/v1/devices/"+blocked.id+"/block", h.operator, nil)
 	tests := []struct {
 		name, path string
 		body       []byte
@@ -453,6 +456,8 @@ func TestAttestationBadRequests(t *testing.T) {
 			"invalid_device_id"},
 		{"unregistered device", wire.ChallengesPath, []byte(`{"device_id":"` +
 			newDevice(t).id + `"}`), 404, "unknown_device"},
+		{"blocked device", wire.ChallengesPath, []byte(`{"device_id":"` + blocked.id + `"}`),
+			403, "device_blocked"},
 		{"unknown path", "/daa/v1/other", []byte(`{}`), 404, "not_found"},
 	}
 	for _, tt := range tests {

@@ -117,7 +117,9 @@ type Queries interface {
 	// LatestCRL returns the issuer's CRL with the highest number.
 	LatestCRL(ctx context.Context, issuerID string) (CRL, error)
 
-	// PutNonce records a challenge nonce. ErrConflict: the value exists.
+	// PutNonce records a challenge nonce for a device that is registered
+	// and not blocked, as one write that checks the device. ErrNotFound: no
+	// such device, or it is blocked. ErrConflict: the value exists.
 	PutNonce(ctx context.Context, n Nonce) error
 	// ConsumeNonce marks the nonce used, atomically, if it exists, belongs to
 	// deviceID, is unused and expires after now; it returns the nonce as it

@@ -166,6 +166,9 @@ func TestConsumeNonceAcrossReplicas(t *testing.T) {
 	replicas := []store.Store{open(t, dsn), open(t, dsn)}
 	ctx := t.Context()
 	at := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	if _, err := replicas[0].RegisterDevices(ctx, []string{"d-1"}, at); err != nil {
+		t.Fatal(err)
+	}
 
 	const rounds, racers = 10, 32
 	for r := range rounds {

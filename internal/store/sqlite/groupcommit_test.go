@@ -23,6 +23,16 @@ func nonce(value, device string) store.Nonce {
 		ExpiresAt: t0.Add(time.Minute)}
 }
 
+// withDevices registers d-1 and d-2, which the nonces here are for, and
+// returns s.
+func withDevices(tb testing.TB, s store.Store) store.Store {
+	tb.Helper()
+	if _, err := s.RegisterDevices(tb.Context(), []string{"d-1", "d-2"}, t0); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // holdWriter runs a transaction that puts a nonce and holds the writer
 // until the returned function is called, or the test ends; that function
 // waits for the transaction's commit.
@@ -90,7 +100,7 @@ func present(t *testing.T, s store.Store, value string) bool {
 // TestBatch runs one batch of transactions with every outcome: each
 // gets its own answer, and only the failed ones' writes are missing.
 func TestBatch(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "hallmark.db"))
+	s := withDevices(t, open(t, filepath.Join(t.TempDir(), "hallmark.db")))
 	ctx := t.Context()
 	errFn := errors.New("fn failed")
 	put := func(value string, then error) func(q store.Queries) error {
@@ -197,7 +207,7 @@ func TestBatch(t *testing.T) {
 // they run before Close returns, and the store refuses work after.
 func TestCloseDrains(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hallmark.db")
-	s := open(t, path)
+	s := withDevices(t, open(t, path))
 	ctx := t.Context()
 	release := holdWriter(t, s)
 	const n = 5
@@ -253,7 +263,7 @@ func TestCloseDrains(t *testing.T) {
 // does not support: the inner call waits for the writer, which waits for
 // the outer transaction, until the inner call's context ends.
 func TestNestedTx(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "hallmark.db"))
+	s := withDevices(t, open(t, filepath.Join(t.TempDir(), "hallmark.db")))
 	ctx := t.Context()
 	var inner error
 	err := s.Tx(ctx, func(q store.Queries) error {

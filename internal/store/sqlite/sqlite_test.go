@@ -282,7 +282,7 @@ func BenchmarkConsumeNonce(b *testing.B) {
 // directory, which must be on a durable disk, not tmpfs, for the numbers to
 // mean anything.
 func BenchmarkParallelNonces(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "hallmark.db"))
+	s := withDevices(b, open(b, filepath.Join(b.TempDir(), "hallmark.db")))
 	ctx := b.Context()
 	now := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	var last atomic.Uint64

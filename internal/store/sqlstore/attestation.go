@@ -21,12 +21,18 @@ func (q *queries) PutNonce(ctx context.Context, n store.Nonce) error {
 	case n.ExpiresAt.IsZero():
 		return fmt.Errorf("store: put nonce for device %q: zero expiry", n.DeviceID)
 	}
-	_, err := q.q.ExecContext(ctx,
+	// The device is checked in the statement, so a challenge takes one
+	// round trip, and a device blocked meanwhile gets no nonce.
+	put, err := affected(q.q.ExecContext(ctx,
 		`INSERT INTO nonces (value, device_id, created_at, expires_at, consumed_at)
-		VALUES ($1, $2, $3, $4, $5)`,
-		n.Value, n.DeviceID, micros(n.CreatedAt), micros(n.ExpiresAt), micros(n.ConsumedAt))
-	if err != nil {
+		SELECT $1, id, $3, $4, $5 FROM devices WHERE id = $2 AND NOT blocked`,
+		n.Value, n.DeviceID, micros(n.CreatedAt), micros(n.ExpiresAt), micros(n.ConsumedAt)))
+	switch {
+	case err != nil:
 		return q.fail(err, "put nonce for device %q", n.DeviceID)
+	case put == 0:
+		return fmt.Errorf("store: put nonce for device %q: no such device, or blocked: %w",
+			n.DeviceID, store.ErrNotFound)
 	}
 	return nil
 }

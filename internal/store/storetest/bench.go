@@ -13,6 +13,7 @@ import (
 // attestation does; "consume" consumes nonces put beforehand. Each runs
 // GOMAXPROCS clients in parallel, so -cpu sets how many race.
 func BenchConsumeNonce(b *testing.B, s store.Store) {
+	nonceDevices(b, s)
 	var last atomic.Uint64
 	next := func() store.Nonce {
 		v := make([]byte, 32) // the DAA's nonce size

@@ -19,8 +19,22 @@ func newNonce(value, device string) store.Nonce {
 		ExpiresAt: t0.Add(nonceTTL)}
 }
 
+// nonceDevices registers d-1 and d-2, the devices the suite's nonces are
+// for, and d-blocked, which is blocked.
+func nonceDevices(tb testing.TB, s store.Store) {
+	tb.Helper()
+	_, err := s.RegisterDevices(tb.Context(), []string{"d-1", "d-2", "d-blocked"}, t0)
+	if err == nil {
+		err = s.SetDeviceBlocked(tb.Context(), "d-blocked", true, t0)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func testPutNonce(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	nonceDevices(t, s)
 	mustOK(t, s.PutNonce(ctx, newNonce("n-1", "d-1")))
 
 	noExpiry := newNonce("n-3", "d-1")
@@ -31,6 +45,8 @@ func testPutNonce(t *testing.T, s store.Store) {
 		err   error
 	}{
 		{"value-taken", newNonce("n-1", "d-2"), store.ErrConflict},
+		{"unknown-device", newNonce("n-2", "d-9"), store.ErrNotFound},
+		{"blocked-device", newNonce("n-2", "d-blocked"), store.ErrNotFound},
 		{"empty-value", newNonce("", "d-1"), errInvalid},
 		{"empty-device", newNonce("n-2", ""), errInvalid},
 		{"zero-expiry", noExpiry, errInvalid},
@@ -49,6 +65,7 @@ func testPutNonce(t *testing.T, s store.Store) {
 
 func testConsumeNonce(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	nonceDevices(t, s)
 	now := t0.Add(10 * time.Second)
 	expiresNow := newNonce("n-expires-now", "d-1")
 	expiresNow.ExpiresAt = now
@@ -98,6 +115,7 @@ func testConsumeNonce(t *testing.T, s store.Store) {
 // winner's consumption.
 func testConcurrentConsume(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	nonceDevices(t, s)
 	const rounds, racers = 20, 32
 	for r := range rounds {
 		value := fmt.Sprintf("n-%d", r)
@@ -143,6 +161,7 @@ func testConcurrentConsume(t *testing.T, s store.Store) {
 
 func testDeleteNonces(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	nonceDevices(t, s)
 	cut := t0.Add(time.Hour)
 	expiring := func(value string, at time.Time) store.Nonce {
 		n := newNonce(value, "d-1")

@@ -90,6 +90,7 @@ func testKeys(t *testing.T, s store.Store) {
 // truncated to microseconds, and that zero times stay zero.
 func testTimes(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	nonceDevices(t, s)
 	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
 	tests := []struct {
 		name string

@@ -153,6 +153,7 @@ func testTxMisuse(t *testing.T, s store.Store) {
 // did, and the others commit.
 func testTxConcurrent(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	nonceDevices(t, s)
 	const n = 200
 	errFn := errors.New("fn failed")
 	// outcome tells what transaction i does after its writes.
