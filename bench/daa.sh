@@ -5,13 +5,28 @@
 #   bench/daa.sh sqlite|postgres [runs]
 #
 # PostgreSQL runs use the database hallmark_bench on 127.0.0.1:5432 (trust
-# authentication), dropped and created again for each run.
+# authentication), dropped and created again for each run. PostgreSQL's
+# processes are pinned to CPU 1 with the load generator for the runs (and
+# let run on every CPU again after), so that the server has CPU 0 to itself,
+# as it would with the database on a machine of its own; this needs the
+# right to change their affinity (root, or the postgres user).
 set -euo pipefail
 db=${1:?usage: bench/daa.sh sqlite|postgres [runs]}
 runs=${2:-3}
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(mktemp -d)/hallmark
 go build -C "$top" -o "$bin" ./cmd/hallmark
+
+if [ "$db" = postgres ]; then
+  pin() {
+    for pid in $(pgrep -x postgres); do
+      taskset -apc "$1" "$pid" >/dev/null ||
+        echo "bench: cannot pin PostgreSQL process $pid to CPU $1" >&2
+    done
+  }
+  trap 'pin 0-$(($(nproc) - 1))' EXIT
+  pin 1
+fi
 
 for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)
