@@ -11,6 +11,13 @@
 // certificate or a consumed nonce survives a power loss once the store has
 // answered.
 //
+// Each connection maps up to 256 MiB of the file (mmap_size), so reads of
+// pages already on disk copy nothing, and keeps a 16 MiB page cache.
+// Temporary data, such as the journal that lets one savepoint of a batch
+// roll back alone, stays in memory (temp_store=MEMORY): a batch's
+// savepoints would otherwise spill that journal to a temporary file, page
+// by page.
+//
 // A commit costs one fsync, and SQLite writes one transaction at a time, so
 // the store commits in groups: one connection, owned by a writer goroutine
 // (see [sqlstore.NewGroupCommit]), runs every write transaction. The writer
@@ -169,6 +176,7 @@ func dsn(abs string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "mmap_size(268435456)")
 	q.Add("_pragma", "cache_size(-16384)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
