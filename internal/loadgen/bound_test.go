@@ -32,6 +32,25 @@ func TestMeasureBound(t *testing.T) {
 	}
 }
 
+// TestBoundFaster: of two measurements the one with less time per
+// attestation counts, and an unmeasured one never does.
+func TestBoundFaster(t *testing.T) {
+	slow := bound{EvidenceVerify: 100, CSRCheck: 100, CertCreate: 200, When: "slow"}
+	fast := bound{EvidenceVerify: 90, CSRCheck: 90, CertCreate: 180, When: "fast"}
+	for _, tc := range []struct {
+		a, b bound
+		want string
+	}{
+		{slow, fast, "fast"},
+		{fast, slow, "fast"},
+		{fast, bound{When: "unmeasured"}, "fast"},
+	} {
+		if got := tc.a.faster(tc.b).When; got != tc.want {
+			t.Errorf("%s.faster(%s) = %s, want %s", tc.a.When, tc.b.When, got, tc.want)
+		}
+	}
+}
+
 // TestBoundCertificateIsDeviceLike checks that the bound signs what the CA
 // engine signs: a device certificate that chains to its CA and carries an
 // attestation result.

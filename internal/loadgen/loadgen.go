@@ -105,6 +105,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b.When = "before the set-up"
 
 	logf("making %d simulated devices", c.devices)
 	devs, err := newDevices(ctx, c.devices)
@@ -181,6 +182,13 @@ func measure(ctx context.Context, c *config, f *fleet, b bound, daa, metrics *ht
 	if err := ctx.Err(); err != nil {
 		return report{}, err
 	}
+	logf("measuring the bound again")
+	after, err := measureBound(c.boundTime, c.boundIters, c.serverCores)
+	if err != nil {
+		return report{}, err
+	}
+	after.When = "after the load"
+	b = b.faster(after)
 	return newReport(c, f, runtime.NumCPU(), warm, load, b, rss), nil
 }
 

@@ -51,6 +51,8 @@ type boundJSON struct {
 	TotalUS          float64 `json:"total_us"`
 	ServerCores      int     `json:"server_cores"`
 	PerSecond        float64 `json:"attestations_per_second"`
+	// Measured says which of the two measurements this is, the faster.
+	Measured string `json:"measured"`
 }
 
 // newReport puts the measurements together.
@@ -65,7 +67,7 @@ func newReport(c *config, f *fleet, clientCores int, warm, load tally, b bound,
 		Bound: boundJSON{Iterations: b.Iterations, EvidenceVerifyUS: us(b.EvidenceVerify),
 			CSRCheckUS: us(b.CSRCheck), CertificateUS: us(b.CertCreate),
 			TotalUS: us(b.PerAttestation()), ServerCores: b.ServerCores,
-			PerSecond: b.PerSecond()}}
+			PerSecond: b.PerSecond(), Measured: b.When}}
 	r.ClientCPU = load.CPU.Seconds()
 	if tried := load.OK + errorCount(load.Errors); tried > 0 {
 		r.ClientCPUPerAttestation = us(load.CPU) / float64(tried)
@@ -122,8 +124,8 @@ func (r report) write(w io.Writer, format string) error {
 		r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max)
 	b := r.Bound
 	fmt.Fprintf(tw, "bound per core\tevidence verify %.0f µs + CSR check %.0f µs + "+
-		"certificate %.0f µs = %.0f µs (%d rounds)\n", b.EvidenceVerifyUS, b.CSRCheckUS,
-		b.CertificateUS, b.TotalUS, b.Iterations)
+		"certificate %.0f µs = %.0f µs (%d rounds, %s, the faster of two)\n",
+		b.EvidenceVerifyUS, b.CSRCheckUS, b.CertificateUS, b.TotalUS, b.Iterations, b.Measured)
 	fmt.Fprintf(tw, "bound\t%.0f attestations/s on %d server cores\n", b.PerSecond,
 		b.ServerCores)
 	fmt.Fprintf(tw, "ratio\t%.1f%% of the bound\n", 100*r.Ratio)

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-const about = `loadgen measures the bound that this machine's crypto sets, sets up a
-fleet on a running server, then drives the devices through challenge and
-attestation and prints throughput, latency and the ratio to the bound.
+const about = `loadgen sets up a fleet on a running server, drives the devices through
+challenge and attestation, and prints throughput, latency and the ratio to
+the bound that this machine's crypto sets.
 
 Setup goes through the admin API with an operator token: a tenant named
 loadgen-<random>, a manufacturer and a tenant-admin token, --devices devices
@@ -23,8 +23,9 @@ tenant and its devices stay. Run it against a test server.
 The bound is the most attestations a second the server's cores could
 complete doing nothing but the crypto one attestation cannot avoid: verify the
 evidence signature, verify the CSR signature, sign the certificate. It is
-timed on one core first, before the set-up and the load, so it competes with
-neither, and scaled to --server-cores.
+timed on one core twice, before the set-up and after the load, so that it
+competes with neither; the faster of the two counts, scaled to
+--server-cores.
 
 The load runs --concurrency workers, each over its own keep-alive connection
 (HTTP/1.1, TLS 1.3). Each attestation takes the least recently used device,
