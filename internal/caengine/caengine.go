@@ -20,7 +20,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
@@ -128,14 +127,10 @@ func (e *Engine) Sign(ctx context.Context, r Request) (Issued, error) {
 	if err != nil {
 		return Issued{}, fmt.Errorf("caengine: serial: %w", err)
 	}
-	der, err := pki.CreateDevice(iss, r.PublicKey, serial, pki.DeviceInfo{
+	der, cert, err := pki.CreateDevice(iss, r.PublicKey, serial, pki.DeviceInfo{
 		DeviceID: r.DeviceID.String(), Result: ext, Lifetime: e.lifetime}, now)
 	if err != nil {
 		return Issued{}, fmt.Errorf("caengine: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return Issued{}, fmt.Errorf("caengine: parse new certificate: %w", err)
 	}
 	renewAt, err := e.renewAt(cert)
 	if err != nil {
@@ -179,7 +174,7 @@ func (is Issued) Records() (*store.Cert, *store.Issuance) {
 }
 
 // renewAt picks the renewal time of a certificate.
-func (e *Engine) renewAt(cert *x509.Certificate) (time.Time, error) {
+func (e *Engine) renewAt(cert pki.Validity) (time.Time, error) {
 	life := cert.NotAfter.Sub(cert.NotBefore)
 	span := int64(float64(life) * (renewTo - renewFrom))
 	n, err := rand.Int(e.rand, big.NewInt(max(span, 1)))

@@ -91,6 +91,10 @@ func TestSignAndRecord(t *testing.T) {
 		t.Errorf("certificate profile: CN %q, validity %v, EKU %v", cert.Subject.CommonName,
 			cert.NotAfter.Sub(cert.NotBefore), cert.ExtKeyUsage)
 	}
+	if !is.NotBefore.Equal(cert.NotBefore) || !is.NotAfter.Equal(cert.NotAfter) {
+		t.Errorf("Issued says %v to %v, the certificate %v to %v", is.NotBefore, is.NotAfter,
+			cert.NotBefore, cert.NotAfter)
+	}
 	life := is.NotAfter.Sub(is.NotBefore)
 	from := is.NotBefore.Add(time.Duration(float64(life) * 0.6)).Add(-time.Second)
 	to := is.NotBefore.Add(time.Duration(float64(life) * 0.8))
@@ -127,6 +131,27 @@ func TestSignAndRecord(t *testing.T) {
 	d, _ := st.GetDevice(ctx, req.DeviceID.String())
 	if !d.CertNotAfter.Equal(is.NotAfter) {
 		t.Errorf("device's certificate expiry %v, want %v", d.CertNotAfter, is.NotAfter)
+	}
+}
+
+// TestSignValidity: the validity Sign reports, and records, is the one in
+// the certificate, for a lifetime that is not whole seconds too.
+func TestSignValidity(t *testing.T) {
+	for _, lifetime := range []time.Duration{time.Hour, 36*time.Hour + 1500*time.Millisecond} {
+		e, _, req := setup(t, lifetime)
+		is, err := e.Sign(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert := mustParse(t, is.Certificate)
+		rec, issuance := is.Records()
+		for _, got := range [][2]time.Time{{is.NotBefore, is.NotAfter},
+			{rec.NotBefore, rec.NotAfter}, {issuance.NotBefore, issuance.NotAfter}} {
+			if !got[0].Equal(cert.NotBefore) || !got[1].Equal(cert.NotAfter) {
+				t.Errorf("lifetime %v: %v to %v, the certificate says %v to %v", lifetime,
+					got[0], got[1], cert.NotBefore, cert.NotAfter)
+			}
+		}
 	}
 }
 

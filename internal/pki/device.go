@@ -36,39 +36,41 @@ type DeviceInfo struct {
 // subject CN = device ID, key usage digitalSignature, extended key usage
 // clientAuth, valid from Backdate before now for the lifetime, cut to ca's
 // notAfter, carrying the attestation result extension.
+// It also returns the validity, so that the caller need not parse the
+// certificate to learn it.
 func CreateDevice(ca Issuer, pub crypto.PublicKey, serial *big.Int, d DeviceInfo,
-	now time.Time) ([]byte, error) {
-	der, err := createDevice(ca, pub, serial, d, now)
+	now time.Time) ([]byte, Validity, error) {
+	der, v, err := createDevice(ca, pub, serial, d, now)
 	if err != nil {
-		return nil, fmt.Errorf("pki: create device certificate: %w", err)
+		return nil, Validity{}, fmt.Errorf("pki: create device certificate: %w", err)
 	}
-	return der, nil
+	return der, v, nil
 }
 
 func createDevice(ca Issuer, pub crypto.PublicKey, serial *big.Int, d DeviceInfo,
-	now time.Time) ([]byte, error) {
+	now time.Time) ([]byte, Validity, error) {
 	now, err := issuingTime(now)
 	if err != nil {
-		return nil, err
+		return nil, Validity{}, err
 	}
 	if err := checkKey("device certificate", pub, elliptic.P256(), elliptic.P384()); err != nil {
-		return nil, err
+		return nil, Validity{}, err
 	}
 	if len(d.DeviceID) != 128 {
-		return nil, errors.New("device ID must be 128 characters")
+		return nil, Validity{}, errors.New("device ID must be 128 characters")
 	}
 	if !d.Result.Id.Equal(attestation.OID) || d.Result.Critical || len(d.Result.Value) == 0 {
-		return nil, errors.New("attestation result extension must be the non-critical " +
+		return nil, Validity{}, errors.New("attestation result extension must be the non-critical " +
 			attestation.OID.String())
 	}
 	switch {
 	case d.Lifetime < 0 || d.Lifetime > MaxDeviceLifetime:
-		return nil, fmt.Errorf("device certificate lifetime %v is outside 0 to %v",
+		return nil, Validity{}, fmt.Errorf("device certificate lifetime %v is outside 0 to %v",
 			d.Lifetime, MaxDeviceLifetime)
 	case d.Lifetime == 0:
 		d.Lifetime = DeviceLifetime
 	}
-	return issue(ca, elliptic.P256(), serial, now, profile{
+	return issueValid(ca, elliptic.P256(), serial, now, profile{
 		subject:  pkix.Name{CommonName: d.DeviceID},
 		pub:      pub.(*ecdsa.PublicKey),
 		notAfter: now.Add(d.Lifetime),

@@ -32,19 +32,27 @@ type profile struct {
 // in iss's validity. The caller has checked p.pub; issue checks the rest.
 func issue(iss Issuer, issuerCurve elliptic.Curve, serial *big.Int, now time.Time,
 	p profile) ([]byte, error) {
+	der, _, err := issueValid(iss, issuerCurve, serial, now, p)
+	return der, err
+}
+
+// issueValid is issue that also returns the certificate's validity, as
+// its DER records it.
+func issueValid(iss Issuer, issuerCurve elliptic.Curve, serial *big.Int, now time.Time,
+	p profile) ([]byte, Validity, error) {
 	if err := checkIssuer(iss, x509.KeyUsageCertSign, issuerCurve); err != nil {
-		return nil, err
+		return nil, Validity{}, err
 	}
 	if now.Before(iss.Cert.NotBefore) || !now.Before(iss.Cert.NotAfter) {
-		return nil, fmt.Errorf("%w: %s is outside %s to %s", ErrIssuerNotValid,
+		return nil, Validity{}, fmt.Errorf("%w: %s is outside %s to %s", ErrIssuerNotValid,
 			now.Format(time.RFC3339), iss.Cert.NotBefore.Format(time.RFC3339),
 			iss.Cert.NotAfter.Format(time.RFC3339))
 	}
 	if err := checkURL("issuer CRL URL", iss.CRLURL); err != nil {
-		return nil, err
+		return nil, Validity{}, err
 	}
 	if err := checkURL("issuer certificate URL", iss.CertURL); err != nil {
-		return nil, err
+		return nil, Validity{}, err
 	}
 
 	if p.notAfter.After(iss.Cert.NotAfter) {
@@ -52,7 +60,7 @@ func issue(iss Issuer, issuerCurve elliptic.Curve, serial *big.Int, now time.Tim
 	}
 	tmpl, err := newTemplate(serial, now, p)
 	if err != nil {
-		return nil, err
+		return nil, Validity{}, err
 	}
 	tmpl.AuthorityKeyId = iss.Cert.SubjectKeyId
 	if iss.CRLURL != "" {
@@ -64,9 +72,16 @@ func issue(iss Issuer, issuerCurve elliptic.Curve, serial *big.Int, now time.Tim
 
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, p.pub, iss.Signer)
 	if err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
+		return nil, Validity{}, fmt.Errorf("sign: %w", err)
 	}
-	return der, nil
+	// Certificates record whole seconds.
+	return der, Validity{NotBefore: tmpl.NotBefore.UTC().Truncate(time.Second),
+		NotAfter: tmpl.NotAfter.UTC().Truncate(time.Second)}, nil
+}
+
+// Validity is a certificate's validity period.
+type Validity struct {
+	NotBefore, NotAfter time.Time
 }
 
 // newTemplate returns the template of a certificate of profile p with the

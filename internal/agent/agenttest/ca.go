@@ -89,8 +89,9 @@ func (h *hierarchy) issue(iss *Issuance, now time.Time) ([]byte, error) {
 		ext = &e
 	}
 	if ext != nil && len(iss.CommonName) == 128 {
-		return pki.CreateDevice(h.tenant, iss.PublicKey, serial(),
+		der, _, err := pki.CreateDevice(h.tenant, iss.PublicKey, serial(),
 			pki.DeviceInfo{DeviceID: iss.CommonName, Result: *ext, Lifetime: iss.Lifetime}, now)
+		return der, err
 	}
 
 	tmpl := &x509.Certificate{
