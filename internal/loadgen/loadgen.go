@@ -87,8 +87,11 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		Transport: newTransport(roots, maxClaimWorkers), Timeout: adminTimeout}}
 	defer api.hc.CloseIdleConnections()
 
+	// The metrics are asked for uncompressed, so that polling the server's
+	// memory does not make it spend its core on gzip during the load.
 	metrics := &http.Client{Timeout: metricsTimeout,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots},
+			DisableCompression: true}}
 	defer metrics.CloseIdleConnections()
 	if c.metricsURL != "" {
 		if _, err := scrapeRSS(ctx, metrics, c.metricsURL); err != nil {

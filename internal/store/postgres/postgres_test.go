@@ -236,3 +236,9 @@ func TestOpenErrors(t *testing.T) {
 func BenchmarkConsumeNonce(b *testing.B) {
 	storetest.BenchConsumeNonce(b, open(b, pgtest.Schema(b)))
 }
+
+// BenchmarkAttestation runs one attestation's store work per op; see
+// storetest.BenchAttestation.
+func BenchmarkAttestation(b *testing.B) {
+	storetest.BenchAttestation(b, open(b, pgtest.Schema(b)))
+}

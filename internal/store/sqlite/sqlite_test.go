@@ -304,3 +304,9 @@ func BenchmarkParallelNonces(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkAttestation runs one attestation's store work per op; see
+// storetest.BenchAttestation.
+func BenchmarkAttestation(b *testing.B) {
+	storetest.BenchAttestation(b, open(b, filepath.Join(b.TempDir(), "hallmark.db")))
+}

@@ -88,11 +88,20 @@ type groupStore struct {
 	closeErr  error // set by closeOnce
 }
 
-// A request is one transaction waiting for its turn.
+// A request is one transaction waiting for its turn. A Tx runs its fn on
+// the caller's goroutine, handed the connection in a turn; a write of the
+// Store's own methods (direct) runs on the writer's goroutine, so that it
+// costs no hand-off between goroutines.
 type request struct {
 	state atomic.Int32 // queued, then taken by the writer or abandoned by its caller
 	turn  chan *turn   // buffered: from the writer when the request is taken
 	done  chan error   // buffered: from the writer, the outcome of the batch
+
+	// For a direct request: what the writer runs, with the caller's ctx,
+	// and, set by the writer before done, fn's own error.
+	ctx    context.Context
+	direct func(q *queries) error
+	fnErr  error
 }
 
 // The states of a request.
@@ -116,22 +125,10 @@ func (s *groupStore) Tx(ctx context.Context, fn func(q store.Queries) error) err
 // tx queues a request, waits for its turn, runs fn, and waits for the
 // batch's commit if fn succeeded.
 func (s *groupStore) tx(ctx context.Context, fn func(q *queries) error) error {
-	if err := ctx.Err(); err != nil {
-		return notStarted(err)
-	}
 	r := &request{turn: make(chan *turn, 1), done: make(chan error, 1)}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return errClosed
+	if err := s.enqueue(ctx, r); err != nil {
+		return err
 	}
-	s.queue = append(s.queue, r)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default: // the writer has a wake-up pending already
-	}
-
 	var t *turn
 	select {
 	case t = <-r.turn:
@@ -145,6 +142,48 @@ func (s *groupStore) tx(ctx context.Context, fn func(q *queries) error) error {
 		return err
 	}
 	return <-r.done
+}
+
+// do queues fn for the writer to run itself, in a savepoint of its batch,
+// and waits for the batch's commit. It returns fn's error if fn failed, else
+// the commit's. fn must be the store's own code: it runs on the writer's
+// goroutine, while every other write waits, and a panic in it is turned
+// into an error so that the writer goes on.
+func (s *groupStore) do(ctx context.Context, fn func(q *queries) error) error {
+	r := &request{done: make(chan error, 1), ctx: ctx, direct: fn}
+	if err := s.enqueue(ctx, r); err != nil {
+		return err
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return notStarted(ctx.Err())
+		}
+		// Taken: fn checks ctx before each statement, so the batch ends
+		// soon, and its outcome is the one to report.
+		return <-r.done
+	}
+}
+
+// enqueue adds r to the writer's queue and wakes the writer.
+func (s *groupStore) enqueue(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return notStarted(err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	s.queue = append(s.queue, r)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // the writer has a wake-up pending already
+	}
+	return nil
 }
 
 // notStarted wraps the error of a ctx that ended before fn ran.
@@ -202,12 +241,19 @@ func (s *groupStore) commit(batch []*request) {
 		if !r.state.CompareAndSwap(queued, taken) {
 			continue // its caller gave up waiting
 		}
-		if err != nil {
+		switch {
+		case err != nil && r.direct != nil:
+			r.done <- err
+			continue
+		case err != nil:
 			r.turn <- &turn{err: err}
 			continue
+		case r.direct != nil:
+			r.fnErr, err = s.runDirect(r)
+		default:
+			r.turn <- &turn{s: s}
+			err = <-s.ended
 		}
-		r.turn <- &turn{s: s}
-		err = <-s.ended
 		ran = append(ran, r)
 	}
 
@@ -222,8 +268,25 @@ func (s *groupStore) commit(batch []*request) {
 		_, _ = s.conn.ExecContext(ctx, `ROLLBACK`)
 	}
 	for _, r := range ran {
+		if r.fnErr != nil {
+			r.done <- r.fnErr // rolled back alone, whatever the batch did
+			continue
+		}
 		r.done <- err
 	}
+}
+
+// runDirect runs a direct request's fn in a savepoint on the writer's
+// goroutine. It returns fn's error, and why the batch cannot commit.
+func (s *groupStore) runDirect(r *request) (fnErr, batchErr error) {
+	t := &turn{s: s}
+	defer func() {
+		if p := recover(); p != nil {
+			fnErr = fmt.Errorf("store: transaction failed: panic: %v", p)
+			batchErr = t.batchErr
+		}
+	}()
+	return t.apply(r.ctx, s.d, r.direct)
 }
 
 // prepared returns the statement for query on the writer's connection,
@@ -306,36 +369,46 @@ type turn struct {
 	err  error       // the batch failed before this turn: fn does not run
 	s    *groupStore // the writer's store
 	over atomic.Bool // fn has returned: its Queries refuse work
+	// batchErr is set as the turn ends: nil, or why the batch cannot
+	// commit.
+	batchErr error
 }
 
 // run runs fn in a savepoint and hands the connection back to the writer.
 // It returns fn's error, or why fn did not run. If fn panics, the savepoint
 // rolls back and the panic goes on.
-func (t *turn) run(ctx context.Context, d *Dialect, fn func(q *queries) error) (err error) {
+func (t *turn) run(ctx context.Context, d *Dialect, fn func(q *queries) error) error {
 	if t.err != nil {
 		return t.err
 	}
-	// ended tells the writer that the turn is over: nil, or why the
-	// batch cannot commit.
-	ended := t.s.ended
+	// ended tells the writer that the turn is over.
+	defer func() { t.s.ended <- t.batchErr }()
+	err, _ := t.apply(ctx, d, fn)
+	return err
+}
+
+// apply runs fn in a savepoint of the batch's transaction. It returns fn's
+// error, or why fn did not run, and why the batch cannot commit; the
+// latter is also in t.batchErr, even if fn panics.
+func (t *turn) apply(ctx context.Context, d *Dialect, fn func(q *queries) error) (err,
+	batchErr error) {
 	if err := ctx.Err(); err != nil {
-		ended <- nil
-		return notStarted(err)
+		return notStarted(err), nil
 	}
 	if err := t.exec(`SAVEPOINT tx`); err != nil {
-		err = fmt.Errorf("store: begin transaction: %w", err)
-		ended <- err
-		return err
+		t.batchErr = fmt.Errorf("store: begin transaction: %w", err)
+		return t.batchErr, t.batchErr
 	}
 
 	returned := false
 	defer func() {
 		t.over.Store(true)
-		ended <- t.release(!returned || err != nil)
+		t.batchErr = t.release(!returned || err != nil)
+		batchErr = t.batchErr
 	}()
 	err = fn(&queries{q: t, d: d})
 	returned = true
-	return err
+	return err, nil
 }
 
 // release ends the turn's savepoint, rolling it back first if undo.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -218,5 +219,32 @@ func TestPruneStmts(t *testing.T) {
 	defer g.stmtMu.Unlock()
 	if len(g.stmts) > maxStmts {
 		t.Errorf("%d prepared statements kept, want at most %d", len(g.stmts), maxStmts)
+	}
+}
+
+// TestDirectPanics checks that a panic in a write the writer runs itself
+// comes back as an error, with its statements rolled back, and that the
+// writer goes on with the rest of the batch and the batches after it.
+func TestDirectPanics(t *testing.T) {
+	s, _ := openGroup(t)
+	g := s.(*groupStore)
+	ctx := t.Context()
+	err := g.do(ctx, func(q *queries) error {
+		if err := q.PutMeta(ctx, "lost", "ok"); err != nil {
+			return err
+		}
+		panic("a bug in the store")
+	})
+	if err == nil || !strings.Contains(err.Error(), "panic: a bug in the store") {
+		t.Fatalf("do = %v, want the panic as an error", err)
+	}
+	if err := s.PutMeta(ctx, "kept", "ok"); err != nil {
+		t.Fatalf("PutMeta after the panic: %v", err)
+	}
+	if _, err := s.GetMeta(ctx, "lost"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetMeta(lost) = %v, want ErrNotFound: the panicking write was kept", err)
+	}
+	if v, err := s.GetMeta(ctx, "kept"); err != nil || v != "ok" {
+		t.Errorf("GetMeta(kept) = %q, %v; want ok", v, err)
 	}
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // The writes of a groupStore's own methods each run as a transaction of
-// the writer, so that they are batched with the others. Its reads run on
+// the writer, on its goroutine (groupStore.do), so that they are batched
+// with the others. Its reads run on
 // the read pool, through the embedded queries.
 
 // write runs fn as a transaction of the writer and returns what fn
@@ -16,7 +17,7 @@ import (
 func write[T any](s *groupStore, ctx context.Context,
 	fn func(q *queries) (T, error)) (T, error) {
 	var v T
-	err := s.tx(ctx, func(q *queries) error {
+	err := s.do(ctx, func(q *queries) error {
 		var err error
 		v, err = fn(q)
 		return err
@@ -25,27 +26,27 @@ func write[T any](s *groupStore, ctx context.Context,
 }
 
 func (s *groupStore) PutMeta(ctx context.Context, key, value string) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutMeta(ctx, key, value) })
+	return s.do(ctx, func(q *queries) error { return q.PutMeta(ctx, key, value) })
 }
 
 func (s *groupStore) CreateTenant(ctx context.Context, t store.Tenant) error {
-	return s.tx(ctx, func(q *queries) error { return q.CreateTenant(ctx, t) })
+	return s.do(ctx, func(q *queries) error { return q.CreateTenant(ctx, t) })
 }
 
 func (s *groupStore) PutKey(ctx context.Context, k store.Key) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutKey(ctx, k) })
+	return s.do(ctx, func(q *queries) error { return q.PutKey(ctx, k) })
 }
 
 func (s *groupStore) PutCA(ctx context.Context, ca store.CA) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutCA(ctx, ca) })
+	return s.do(ctx, func(q *queries) error { return q.PutCA(ctx, ca) })
 }
 
 func (s *groupStore) RevokeCA(ctx context.Context, id string, at time.Time) error {
-	return s.tx(ctx, func(q *queries) error { return q.RevokeCA(ctx, id, at) })
+	return s.do(ctx, func(q *queries) error { return q.RevokeCA(ctx, id, at) })
 }
 
 func (s *groupStore) PutCert(ctx context.Context, c store.Cert) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutCert(ctx, c) })
+	return s.do(ctx, func(q *queries) error { return q.PutCert(ctx, c) })
 }
 
 func (s *groupStore) RevokeDeviceCerts(ctx context.Context, deviceID string,
@@ -64,7 +65,7 @@ func (s *groupStore) RegisterDevices(ctx context.Context, ids []string,
 
 func (s *groupStore) SetDeviceBlocked(ctx context.Context, id string, blocked bool,
 	at time.Time) error {
-	return s.tx(ctx, func(q *queries) error { return q.SetDeviceBlocked(ctx, id, blocked, at) })
+	return s.do(ctx, func(q *queries) error { return q.SetDeviceBlocked(ctx, id, blocked, at) })
 }
 
 func (s *groupStore) ClaimDevice(ctx context.Context, id, tenantID string,
@@ -75,23 +76,23 @@ func (s *groupStore) ClaimDevice(ctx context.Context, id, tenantID string,
 }
 
 func (s *groupStore) PutToken(ctx context.Context, t store.Token) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutToken(ctx, t) })
+	return s.do(ctx, func(q *queries) error { return q.PutToken(ctx, t) })
 }
 
 func (s *groupStore) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	return s.tx(ctx, func(q *queries) error { return q.RevokeToken(ctx, id, at) })
+	return s.do(ctx, func(q *queries) error { return q.RevokeToken(ctx, id, at) })
 }
 
 func (s *groupStore) AppendAudit(ctx context.Context, e store.AuditEntry) error {
-	return s.tx(ctx, func(q *queries) error { return q.AppendAudit(ctx, e) })
+	return s.do(ctx, func(q *queries) error { return q.AppendAudit(ctx, e) })
 }
 
 func (s *groupStore) PutCRL(ctx context.Context, c store.CRL) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutCRL(ctx, c) })
+	return s.do(ctx, func(q *queries) error { return q.PutCRL(ctx, c) })
 }
 
 func (s *groupStore) PutNonce(ctx context.Context, n store.Nonce) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutNonce(ctx, n) })
+	return s.do(ctx, func(q *queries) error { return q.PutNonce(ctx, n) })
 }
 
 // ConsumeNonce runs the UPDATE, and the read that explains a refusal, in
@@ -110,11 +111,11 @@ func (s *groupStore) DeleteNonces(ctx context.Context, expiredBefore time.Time) 
 }
 
 func (s *groupStore) PutCatalogue(ctx context.Context, c store.Catalogue) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutCatalogue(ctx, c) })
+	return s.do(ctx, func(q *queries) error { return q.PutCatalogue(ctx, c) })
 }
 
 func (s *groupStore) PutIssuance(ctx context.Context, i store.Issuance) error {
-	return s.tx(ctx, func(q *queries) error { return q.PutIssuance(ctx, i) })
+	return s.do(ctx, func(q *queries) error { return q.PutIssuance(ctx, i) })
 }
 
 // RecordAttestation writes in one savepoint on the writer's connection.
@@ -129,5 +130,5 @@ func (s *groupStore) RecordAttestation(ctx context.Context, a store.Attestation)
 	if err := checkAttestation(a); err != nil {
 		return store.Nonce{}, err
 	}
-	return recordIn(ctx, a, func(fn func(q *queries) error) error { return s.tx(ctx, fn) })
+	return recordIn(ctx, a, func(fn func(q *queries) error) error { return s.do(ctx, fn) })
 }

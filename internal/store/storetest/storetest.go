@@ -9,8 +9,9 @@
 // consumption of one nonce. It uses fixed times, so no test depends on the
 // clock.
 //
-// [BenchConsumeNonce] measures the store's part in an attestation, for
-// each backend's benchmarks to run.
+// [BenchConsumeNonce] measures the nonces' part in an attestation and
+// [BenchAttestation] the store's whole part, for each backend's benchmarks
+// to run.
 package storetest
 
 import (
