@@ -188,7 +188,7 @@ func (s *Server) attest(w http.ResponseWriter, r *http.Request) {
 	var issuance *store.Issuance
 	if res.Refusal == nil {
 		issued, err = s.engine.Sign(r.Context(), caengine.Request{
-			TenantID: res.Device.TenantID, DeviceID: res.DeviceID,
+			TenantID: res.TenantID, DeviceID: res.DeviceID,
 			PublicKey: res.CSR.PublicKey, Appraisal: res.Appraisal,
 			EvidenceDigest: ev.Digest()})
 		if err != nil {
@@ -212,7 +212,7 @@ func (s *Server) attest(w http.ResponseWriter, r *http.Request) {
 	s.latency.Observe(time.Since(start).Seconds())
 	serial := hex.EncodeToString(issued.Serial.Bytes())
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "certificate issued",
-		slog.String("device", device), slog.String("tenant", res.Device.TenantID),
+		slog.String("device", device), slog.String("tenant", res.TenantID),
 		slog.String("serial", serial), slog.String("verdict", res.Appraisal.Verdict.String()),
 		slog.Duration("duration", time.Since(start)))
 	writeJSON(w, http.StatusCreated, wire.AttestationResponse{

@@ -430,6 +430,57 @@ func TestAttestationRefusals(t *testing.T) {
 	}
 }
 
+// TestBlockedAfterAttesting blocks a device that has attested once, so that
+// the verifier knows its claim without reading the device: each refusal is
+// still device_blocked, before the signature, the nonce and the software,
+// and changes nothing; unblocked, the device attests with the same nonce.
+func TestBlockedAfterAttesting(t *testing.T) {
+	for name, db := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			h := start(t, db(t))
+			f := newFleet(t, h)
+			d := f.enroll(t, true)
+			ctx := context.Background()
+			good := func(n []byte) attempt { return attempt{signer: d.key, nonce: n, boot: goodBoot} }
+			if r := h.daaCall(wire.AttestationsPath, good(h.challenge(t, d.id)).request(t)); r.status != 201 {
+				t.Fatalf("first attestation = %d %s", r.status, r.body)
+			}
+			n := h.challenge(t, d.id)
+			other := newDevice(t)
+			h.must(200, "POST", "/api/v1/devices/"+d.id+"/block", h.operator, nil)
+
+			unknown := make([]byte, 32)
+			rand.Read(unknown)
+			tests := []struct {
+				name string
+				att  attempt
+			}{
+				{"good", good(n)},
+				{"bad signature", attempt{signer: impostor{&d.key.PublicKey, other.key}, nonce: n,
+					boot: goodBoot}},
+				{"revoked software", attempt{signer: d.key, nonce: n, boot: revokedBoot}},
+				{"nonce never issued", good(unknown)},
+			}
+			for _, tt := range tests {
+				r := h.daaCall(wire.AttestationsPath, tt.att.request(t))
+				if r.status != 403 || r.code() != "device_blocked" {
+					t.Errorf("%s: attest = %d %s, want 403 device_blocked", tt.name, r.status, r.body)
+				}
+			}
+			is, err := h.sys.store.ListIssuances(ctx, store.IssuanceFilter{DeviceID: d.id})
+			if err != nil || len(is) != 1 {
+				t.Errorf("%d issuances (%v), want the first attestation's alone", len(is), err)
+			}
+
+			h.must(200, "POST", "/api/v1/devices/"+d.id+"/unblock", h.operator, nil)
+			if r := h.daaCall(wire.AttestationsPath, good(n).request(t)); r.status != 201 {
+				t.Errorf("attest after unblocking = %d %s, want 201: the nonce was spent",
+					r.status, r.body)
+			}
+		})
+	}
+}
+
 // TestAttestationBadRequests covers malformed and oversized bodies, and
 // challenges the DAA refuses.
 func TestAttestationBadRequests(t *testing.T) {

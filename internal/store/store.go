@@ -31,6 +31,9 @@ var (
 	// ErrUnclaimed means a write for a tenant's device found the device no
 	// longer claimed by that tenant.
 	ErrUnclaimed = errors.New("device not claimed by the tenant")
+	// ErrBlocked means the device that a nonce was to be spent for is
+	// blocked.
+	ErrBlocked = errors.New("device blocked")
 )
 
 // Store is a storage backend.
@@ -122,10 +125,12 @@ type Queries interface {
 	// such device, or it is blocked. ErrConflict: the value exists.
 	PutNonce(ctx context.Context, n Nonce) error
 	// ConsumeNonce marks the nonce used, atomically, if it exists, belongs to
-	// deviceID, is unused and expires after now; it returns the nonce as it
-	// was before. ErrNotFound: no such nonce. ErrConflict: the nonce exists
-	// but cannot be consumed (used, expired or another device's); the
-	// returned record tells which, and nothing was changed.
+	// deviceID, is unused and expires after now, and the device is not
+	// blocked; it returns the nonce as it was before. ErrBlocked: the device
+	// is blocked, whatever the nonce; nothing was changed. ErrNotFound: no
+	// such nonce. ErrConflict: the nonce exists but cannot be consumed
+	// (used, expired or another device's); the returned record tells which,
+	// and nothing was changed.
 	ConsumeNonce(ctx context.Context, value []byte, deviceID string, now time.Time) (Nonce,
 		error)
 	// DeleteNonces removes nonces that expired before the time, and returns
@@ -142,9 +147,11 @@ type Queries interface {
 	// as ConsumeNonce does, and returns ConsumeNonce's answer when it cannot.
 	// With the nonce spent, if a carries a certificate, it also records
 	// a.Cert and a.Issuance as PutCert and PutIssuance do. It is atomic: on
-	// any error but ErrUnclaimed it writes nothing. ErrUnclaimed: the
-	// device is no longer claimed by the issuance's tenant; the nonce is
-	// spent and nothing else is written.
+	// any error but ErrUnclaimed and ErrBlocked it writes nothing.
+	// ErrUnclaimed: the device is no longer claimed by the issuance's
+	// tenant; the nonce is spent and nothing else is written. ErrBlocked:
+	// the device is blocked; nothing is written, unless (on PostgreSQL) it
+	// was blocked while this write ran, when the nonce alone is spent.
 	RecordAttestation(ctx context.Context, a Attestation) (Nonce, error)
 
 	// PutIssuance records an issued device certificate's attestation and

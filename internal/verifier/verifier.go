@@ -21,6 +21,12 @@
 // [Verifier.Consume] spends the nonce inside the caller's transaction, so
 // that the certificate of an accepted attestation is recorded in the same
 // write.
+//
+// A claim is for ever, so the Verifier reads a claimed device from the
+// store once and then remembers its tenant. Check 2 is made again where
+// the nonce is spent, in the same write as the certificate: a device that
+// is blocked at any moment before that write is refused, and the write
+// then changes nothing, so the refusals keep their order.
 // The verifier issues nothing: package caengine does, for an accepted
 // result.
 package verifier
@@ -98,6 +104,7 @@ type Verifier struct {
 	store     store.Store
 	catalogue CatalogueSource
 	now       func() time.Time
+	claims    claims
 }
 
 // New returns a Verifier with the clock now.
@@ -108,7 +115,7 @@ func New(s store.Store, c CatalogueSource, now func() time.Time) *Verifier {
 // Result is what Verify found. Refusal, if set, is the first check after
 // the nonce that failed: it is reported once Consume has spent the nonce.
 type Result struct {
-	Device    store.Device
+	TenantID  string // the tenant that claimed the device; "" if none
 	DeviceID  deviceid.ID
 	Evidence  *evidence.Evidence
 	CSR       *x509.CertificateRequest
@@ -136,23 +143,26 @@ func ParseEvidence(b []byte) (*evidence.Evidence, error) {
 func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte) (Result,
 	error) {
 	id := e.DeviceID()
-	dev, err := v.store.GetDevice(ctx, id.String())
-	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, refuse(CodeUnknownDevice, "the device is not registered")
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("verifier: get device %s: %w", id, err)
-	}
-	if dev.Blocked {
-		return Result{}, refuse(CodeDeviceBlocked, "the device is blocked")
+	tenant, remembered := v.claims.tenant(id.String())
+	if !remembered {
+		var err error
+		if tenant, err = v.device(ctx, id); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := e.Verify(); err != nil {
+		if remembered {
+			// Check 2 comes before this one.
+			if _, err := v.device(ctx, id); err != nil {
+				return Result{}, err
+			}
+		}
 		return Result{}, refuse(CodeSignatureInvalid,
 			"the evidence is not signed by the device's identity key")
 	}
 
 	claims := e.Claims()
-	res := Result{Device: dev, DeviceID: id, Evidence: e, nonce: claims.Nonce}
+	res := Result{TenantID: tenant, DeviceID: id, Evidence: e, nonce: claims.Nonce}
 	cat, err := v.catalogue.Current(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("verifier: catalogue: %w", err)
@@ -167,7 +177,7 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 		res.Refusal = softwareRefusal(res.Appraisal)
 		return res, nil
 	}
-	if dev.TenantID == "" {
+	if tenant == "" {
 		res.Refusal = refuse(CodeDeviceUnclaimed, "the device is not claimed by a tenant")
 		return res, nil
 	}
@@ -186,16 +196,35 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 	return res, nil
 }
 
+// device makes checks 1 and 2 on the store's record of the device and
+// returns the tenant that claimed it, remembering the claim.
+func (v *Verifier) device(ctx context.Context, id deviceid.ID) (string, error) {
+	dev, err := v.store.GetDevice(ctx, id.String())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", refuse(CodeUnknownDevice, "the device is not registered")
+	case err != nil:
+		return "", fmt.Errorf("verifier: get device %s: %w", id, err)
+	case dev.Blocked:
+		return "", refuse(CodeDeviceBlocked, "the device is blocked")
+	}
+	if dev.TenantID != "" {
+		v.claims.remember(dev.ID, dev.TenantID)
+	}
+	return dev.TenantID, nil
+}
+
 // Recorder is where Consume writes: a store.Store, or the store.Queries of
 // a transaction.
 type Recorder interface {
 	RecordAttestation(ctx context.Context, a store.Attestation) (store.Nonce, error)
 }
 
-// Consume is check 4. Through w it spends the evidence's nonce and, in the
-// same write, records cert and iss, the certificate of an accepted
-// attestation and its issuance (nil when res.Refusal is set: they are not
-// written then). It returns the nonce's refusal, with nothing written; or,
+// Consume is check 4, with check 2 again. Through w it spends the
+// evidence's nonce and, in the same write, records cert and iss, the
+// certificate of an accepted attestation and its issuance (nil when
+// res.Refusal is set: they are not written then). It returns the refusal
+// of a device blocked since Verify, or the nonce's, with nothing written; or,
 // with the nonce spent and nothing else written, res.Refusal or the refusal
 // of a device that left its tenant since Verify; or nil when the
 // certificate is recorded.
@@ -213,6 +242,8 @@ func (v *Verifier) Consume(ctx context.Context, w Recorder, res Result, cert *st
 	switch {
 	case err == nil:
 		return res.Refusal, nil
+	case errors.Is(err, store.ErrBlocked):
+		return refuse(CodeDeviceBlocked, "the device is blocked"), nil
 	case errors.Is(err, store.ErrUnclaimed):
 		return refuse(CodeDeviceUnclaimed, "the device is not claimed by a tenant"), nil
 	case errors.Is(err, store.ErrNotFound):

@@ -46,6 +46,10 @@ func scanNonce(s scanner) (store.Nonce, error) {
 	return n, err
 }
 
+// unblocked is the condition, in a nonce's UPDATE, that the device $2 or
+// $4 is not blocked.
+const unblocked = `AND NOT EXISTS (SELECT 1 FROM devices WHERE id = $%d AND blocked)`
+
 // ConsumeNonce consumes with one conditional UPDATE, which the database
 // serialises on the nonce's row, and reads the row only to tell why it did
 // not consume: a nonce succeeds once in one round trip. On PostgreSQL an
@@ -63,6 +67,7 @@ func (q *queries) ConsumeNonce(ctx context.Context, value []byte, deviceID strin
 	err := q.q.QueryRowContext(ctx,
 		`UPDATE nonces SET consumed_at = $3
 		WHERE value = $1 AND device_id = $2 AND consumed_at = 0 AND expires_at > $3
+		`+fmt.Sprintf(unblocked, 2)+`
 		RETURNING device_id, created_at, expires_at`,
 		blob(value), deviceID, at,
 	).Scan(&n.DeviceID, timeCol{&n.CreatedAt}, timeCol{&n.ExpiresAt})
@@ -75,10 +80,20 @@ func (q *queries) ConsumeNonce(ctx context.Context, value []byte, deviceID strin
 	return q.explainNonce(ctx, value, deviceID, at)
 }
 
-// explainNonce reads the nonce that a consumption at the time at did not
-// spend, and returns why as ConsumeNonce does.
+// explainNonce reads the device and the nonce that a consumption at the
+// time at did not spend, and returns why as ConsumeNonce does.
 func (q *queries) explainNonce(ctx context.Context, value []byte, deviceID string,
 	at int64) (store.Nonce, error) {
+	var blocked bool
+	err := q.q.QueryRowContext(ctx, `SELECT blocked FROM devices WHERE id = $1`,
+		deviceID).Scan(&blocked)
+	switch {
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return store.Nonce{}, q.fail(err, "consume nonce of device %q", deviceID)
+	case blocked:
+		return store.Nonce{}, fmt.Errorf("store: consume nonce of device %q: %w",
+			deviceID, store.ErrBlocked)
+	}
 	row := q.q.QueryRowContext(ctx, `SELECT `+nonceCols+` FROM nonces WHERE value = $1`,
 		blob(value))
 	n, err := scanNonce(row)
@@ -402,8 +417,9 @@ func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.No
 		`WITH n AS (
 			UPDATE nonces SET consumed_at = $14
 			WHERE value = $13 AND device_id = $4 AND consumed_at = 0 AND expires_at > $14
+			`+fmt.Sprintf(unblocked, 4)+`
 			RETURNING device_id, created_at, expires_at
-		), d AS (`+attestDevice+` AND EXISTS (SELECT 1 FROM n) RETURNING id
+		), d AS (`+attestDevice+` AND NOT blocked AND EXISTS (SELECT 1 FROM n) RETURNING id
 		), c AS (
 			INSERT INTO certs (issuer_id, serial, kind, subject, device_id, tenant_id,
 				not_before, not_after, cert_der, revoked_at, created_at)
@@ -422,7 +438,24 @@ func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.No
 	case err != nil:
 		return store.Nonce{}, q.fail(err, "record attestation of device %q", a.DeviceID)
 	case !set:
-		return store.Nonce{}, unclaimed(a)
+		return store.Nonce{}, q.notSet(ctx, a)
 	}
 	return n, nil
+}
+
+// notSet is the error of an attestation whose nonce recordWith spent but
+// whose device it did not set: the device was blocked, or left the tenant,
+// while the statement ran.
+func (q *queries) notSet(ctx context.Context, a store.Attestation) error {
+	var blocked bool
+	err := q.q.QueryRowContext(ctx, `SELECT blocked FROM devices WHERE id = $1`,
+		a.DeviceID).Scan(&blocked)
+	switch {
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return q.fail(err, "record attestation of device %q", a.DeviceID)
+	case blocked:
+		return fmt.Errorf("store: record attestation of device %q: %w", a.DeviceID,
+			store.ErrBlocked)
+	}
+	return unclaimed(a)
 }

@@ -108,6 +108,22 @@ func testConsumeNonce(t *testing.T, s store.Store) {
 			wantDiff(t, tc.want, got)
 		})
 	}
+
+	// A blocked device's nonce is not spent, whatever the nonce: blocking
+	// comes first. Unblocked, the device can spend it.
+	t.Run("blocked", func(t *testing.T) {
+		mustOK(t, s.PutNonce(ctx, newNonce("n-blocked", "d-2")))
+		mustOK(t, s.SetDeviceBlocked(ctx, "d-2", true, now))
+		for _, value := range []string{"n-blocked", "n-1", "n-9"} {
+			got, err := s.ConsumeNonce(ctx, []byte(value), "d-2", now)
+			wantErr(t, err, store.ErrBlocked)
+			wantDiff(t, store.Nonce{}, got)
+		}
+		mustOK(t, s.SetDeviceBlocked(ctx, "d-2", false, now))
+		got, err := s.ConsumeNonce(ctx, []byte("n-blocked"), "d-2", now)
+		mustOK(t, err)
+		wantDiff(t, newNonce("n-blocked", "d-2"), got)
+	})
 }
 
 // testConcurrentConsume races consumptions of one nonce, as replicas would

@@ -113,9 +113,21 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 		wantErr(t, err, store.ErrConflict)
 	}
 
+	// A blocked device: nothing is written, accepted or refused, and the
+	// nonce stays unspent for when the device is unblocked.
+	mustOK(t, s.PutNonce(ctx, newNonce("n-8", "d-2")))
+	mustOK(t, s.SetDeviceBlocked(ctx, "d-2", true, t0))
+	for _, a := range []store.Attestation{recorded("n-8", "t-a", "d-2", 16),
+		{Nonce: []byte("n-8"), DeviceID: "d-2", At: ok.At}} {
+		got, err := s.RecordAttestation(ctx, a)
+		wantErr(t, err, store.ErrBlocked)
+		wantDiff(t, store.Nonce{}, got)
+	}
+	mustOK(t, s.SetDeviceBlocked(ctx, "d-2", false, t0))
+
 	// Only the accepted attestation left a certificate and an issuance, and
 	// changed its device; n-7, refused for its input, is still unspent.
-	for n := 2; n <= 15; n++ {
+	for n := 2; n <= 16; n++ {
 		i := newIssuance("t-a", "", n)
 		if _, err := s.GetCert(ctx, i.IssuerID, i.Serial); err == nil {
 			t.Errorf("certificate %x was written", i.Serial)
@@ -131,7 +143,7 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 	mustOK(t, err)
 	wantDiff(t, []store.Device{
 		attested("t-a", "d-1", *ok.Issuance),
-		{ID: "d-2", RegisteredAt: t0, TenantID: "t-a", ClaimedAt: t0},
+		{ID: "d-2", RegisteredAt: t0, BlockedAt: t0, TenantID: "t-a", ClaimedAt: t0},
 		{ID: "d-3", RegisteredAt: t0, TenantID: "t-b", ClaimedAt: t0},
 		{ID: "d-4", RegisteredAt: t0},
 	}, all)
