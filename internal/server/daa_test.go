@@ -441,8 +441,11 @@ func TestBlockedAfterAttesting(t *testing.T) {
 			f := newFleet(t, h)
 			d := f.enroll(t, true)
 			ctx := context.Background()
-			good := func(n []byte) attempt { return attempt{signer: d.key, nonce: n, boot: goodBoot} }
-			if r := h.daaCall(wire.AttestationsPath, good(h.challenge(t, d.id)).request(t)); r.status != 201 {
+			good := func(n []byte) attempt {
+				return attempt{signer: d.key, nonce: n, boot: goodBoot}
+			}
+			first := good(h.challenge(t, d.id)).request(t)
+			if r := h.daaCall(wire.AttestationsPath, first); r.status != 201 {
 				t.Fatalf("first attestation = %d %s", r.status, r.body)
 			}
 			n := h.challenge(t, d.id)
@@ -464,7 +467,8 @@ func TestBlockedAfterAttesting(t *testing.T) {
 			for _, tt := range tests {
 				r := h.daaCall(wire.AttestationsPath, tt.att.request(t))
 				if r.status != 403 || r.code() != "device_blocked" {
-					t.Errorf("%s: attest = %d %s, want 403 device_blocked", tt.name, r.status, r.body)
+					t.Errorf("%s: attest = %d %s, want 403 device_blocked", tt.name,
+						r.status, r.body)
 				}
 			}
 			is, err := h.sys.store.ListIssuances(ctx, store.IssuanceFilter{DeviceID: d.id})
