@@ -46,9 +46,24 @@ func scanNonce(s scanner) (store.Nonce, error) {
 	return n, err
 }
 
-// unblocked is the condition, in a nonce's UPDATE, that the device $2 or
-// $4 is not blocked.
-const unblocked = `AND NOT EXISTS (SELECT 1 FROM devices WHERE id = $%d AND blocked)`
+// unblockedHead and unblockedTail enclose the placeholder of a device ID in
+// the condition, in a nonce's UPDATE, that the device is not blocked.
+const (
+	unblockedHead = `AND NOT EXISTS (SELECT 1 FROM devices WHERE id = `
+	unblockedTail = ` AND blocked)`
+)
+
+// deviceBlocked reports whether the device is blocked; false if there is
+// no such device.
+func (q *queries) deviceBlocked(ctx context.Context, id string) (bool, error) {
+	var blocked bool
+	err := q.q.QueryRowContext(ctx, `SELECT blocked FROM devices WHERE id = $1`,
+		id).Scan(&blocked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return blocked, err
+}
 
 // ConsumeNonce consumes with one conditional UPDATE, which the database
 // serialises on the nonce's row, and reads the row only to tell why it did
@@ -67,7 +82,7 @@ func (q *queries) ConsumeNonce(ctx context.Context, value []byte, deviceID strin
 	err := q.q.QueryRowContext(ctx,
 		`UPDATE nonces SET consumed_at = $3
 		WHERE value = $1 AND device_id = $2 AND consumed_at = 0 AND expires_at > $3
-		`+fmt.Sprintf(unblocked, 2)+`
+		`+unblockedHead+`$2`+unblockedTail+`
 		RETURNING device_id, created_at, expires_at`,
 		blob(value), deviceID, at,
 	).Scan(&n.DeviceID, timeCol{&n.CreatedAt}, timeCol{&n.ExpiresAt})
@@ -84,11 +99,9 @@ func (q *queries) ConsumeNonce(ctx context.Context, value []byte, deviceID strin
 // time at did not spend, and returns why as ConsumeNonce does.
 func (q *queries) explainNonce(ctx context.Context, value []byte, deviceID string,
 	at int64) (store.Nonce, error) {
-	var blocked bool
-	err := q.q.QueryRowContext(ctx, `SELECT blocked FROM devices WHERE id = $1`,
-		deviceID).Scan(&blocked)
+	blocked, err := q.deviceBlocked(ctx, deviceID)
 	switch {
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return store.Nonce{}, q.fail(err, "consume nonce of device %q", deviceID)
 	case blocked:
 		return store.Nonce{}, fmt.Errorf("store: consume nonce of device %q: %w",
@@ -417,7 +430,7 @@ func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.No
 		`WITH n AS (
 			UPDATE nonces SET consumed_at = $14
 			WHERE value = $13 AND device_id = $4 AND consumed_at = 0 AND expires_at > $14
-			`+fmt.Sprintf(unblocked, 4)+`
+			`+unblockedHead+`$4`+unblockedTail+`
 			RETURNING device_id, created_at, expires_at
 		), d AS (`+attestDevice+` AND NOT blocked AND EXISTS (SELECT 1 FROM n) RETURNING id
 		), c AS (
@@ -447,11 +460,9 @@ func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.No
 // whose device it did not set: the device was blocked, or left the tenant,
 // while the statement ran.
 func (q *queries) notSet(ctx context.Context, a store.Attestation) error {
-	var blocked bool
-	err := q.q.QueryRowContext(ctx, `SELECT blocked FROM devices WHERE id = $1`,
-		a.DeviceID).Scan(&blocked)
+	blocked, err := q.deviceBlocked(ctx, a.DeviceID)
 	switch {
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return q.fail(err, "record attestation of device %q", a.DeviceID)
 	case blocked:
 		return fmt.Errorf("store: record attestation of device %q: %w", a.DeviceID,
