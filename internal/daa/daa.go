@@ -11,7 +11,6 @@ package daa
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,7 +35,6 @@ import (
 
 // Protocol limits.
 const (
-	NonceSize     = 32
 	NonceLifetime = 60 * time.Second
 	// maxBody bounds a request: evidence (64 KiB) and a CSR, base64 encoded.
 	maxBody = 128 << 10
@@ -129,12 +127,13 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	n := store.Nonce{Value: make([]byte, NonceSize), DeviceID: id.String(), CreatedAt: now,
-		ExpiresAt: now.Add(NonceLifetime)}
-	if _, err := rand.Read(n.Value); err != nil {
-		s.internal(w, r, "read random", err, id.String())
+	nonce, stored, err := s.verifier.MakeNonce(now)
+	if err != nil {
+		s.internal(w, r, "make nonce", err, id.String())
 		return
 	}
+	n := store.Nonce{Value: stored, DeviceID: id.String(), CreatedAt: now,
+		ExpiresAt: now.Add(NonceLifetime)}
 	// PutNonce checks that the device is registered and not blocked; only
 	// when it refuses is the device read, to tell which.
 	err = s.store.PutNonce(r.Context(), n)
@@ -159,7 +158,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "record nonce", err, id.String())
 		return
 	}
-	writeJSON(w, http.StatusCreated, wire.ChallengeResponse{Nonce: n.Value,
+	writeJSON(w, http.StatusCreated, wire.ChallengeResponse{Nonce: nonce,
 		ExpiresAt: n.ExpiresAt})
 }
 

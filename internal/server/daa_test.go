@@ -24,6 +24,7 @@ import (
 	"github.com/hallmark-project/hallmark/deviceid"
 	"github.com/hallmark-project/hallmark/internal/daa/wire"
 	"github.com/hallmark-project/hallmark/internal/evidence"
+	"github.com/hallmark-project/hallmark/internal/nonce"
 	"github.com/hallmark-project/hallmark/internal/store"
 )
 
@@ -143,6 +144,31 @@ func (h *harness) challenge(t *testing.T, id string) []byte {
 	var c wire.ChallengeResponse
 	r.json(t, &c)
 	return c.Nonce
+}
+
+// nonces returns the codec of the harness's nonces, with the key that the
+// server stored.
+func (h *harness) nonces(t *testing.T) *nonce.Codec {
+	t.Helper()
+	key, err := nonce.LoadKey(t.Context(), h.sys.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := nonce.New(key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// stored returns the stored form of the nonce n.
+func (h *harness) stored(t *testing.T, n []byte) []byte {
+	t.Helper()
+	s, err := h.nonces(t).Stored(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // attempt is one attestation request in the making.
@@ -328,7 +354,8 @@ func TestAttestationRefusals(t *testing.T) {
 		{"nonce reused", 400, "nonce_reused", func(t *testing.T) setup {
 			d := f.enroll(t, true)
 			n := h.challenge(t, d.id)
-			if _, err := h.sys.store.ConsumeNonce(ctx, n, d.id, time.Now()); err != nil {
+			_, err := h.sys.store.ConsumeNonce(ctx, h.stored(t, n), d.id, time.Now())
+			if err != nil {
 				t.Fatal(err)
 			}
 			return setup{dev: d, att: attempt{signer: d.key, nonce: n, boot: goodBoot},
@@ -336,10 +363,12 @@ func TestAttestationRefusals(t *testing.T) {
 		}},
 		{"nonce expired", 400, "nonce_expired", func(t *testing.T) setup {
 			d := f.enroll(t, true)
-			n := make([]byte, 32)
-			rand.Read(n)
 			past := time.Now().Add(-2 * time.Minute)
-			err := h.sys.store.PutNonce(ctx, store.Nonce{Value: n, DeviceID: d.id,
+			n, stored, err := h.nonces(t).Make(past)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.sys.store.PutNonce(ctx, store.Nonce{Value: stored, DeviceID: d.id,
 				CreatedAt: past, ExpiresAt: past.Add(time.Minute)})
 			if err != nil {
 				t.Fatal(err)
@@ -420,7 +449,8 @@ func TestAttestationRefusals(t *testing.T) {
 				t.Errorf("refused attestation issued %d certificates (%v)", len(is), err)
 			}
 			// The nonce is spent exactly when the refusal comes after its check.
-			_, err = h.sys.store.ConsumeNonce(ctx, s.att.nonce, s.dev.id, time.Now())
+			_, err = h.sys.store.ConsumeNonce(ctx, h.stored(t, s.att.nonce), s.dev.id,
+				time.Now())
 			if spent := errors.Is(err, store.ErrConflict); s.spent != spent &&
 				tt.code != "nonce_expired" && tt.code != "nonce_unknown" &&
 				tt.code != "unknown_device" && tt.code != "nonce_other_device" {

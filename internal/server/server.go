@@ -36,6 +36,7 @@ import (
 	"github.com/hallmark-project/hallmark/internal/config"
 	"github.com/hallmark-project/hallmark/internal/daa"
 	"github.com/hallmark-project/hallmark/internal/keys"
+	"github.com/hallmark-project/hallmark/internal/nonce"
 	"github.com/hallmark-project/hallmark/internal/registry"
 	"github.com/hallmark-project/hallmark/internal/store"
 	"github.com/hallmark-project/hallmark/internal/tenant"
@@ -216,8 +217,16 @@ func (s *system) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	nonceKey, err := nonce.LoadKey(ctx, s.store, nil)
+	if err != nil {
+		return err
+	}
+	nonces, err := nonce.New(nonceKey, nil)
+	if err != nil {
+		return err
+	}
 	front, err := daa.New(daa.Config{Store: s.store, Engine: engine,
-		Verifier: verifier.New(s.store, cat, s.ca.Now), Logger: s.log, Metrics: reg,
+		Verifier: verifier.New(s.store, cat, nonces, s.ca.Now), Logger: s.log, Metrics: reg,
 		Now: s.ca.Now, RatePerMinute: s.cfg.DeviceRate, Burst: s.cfg.DeviceBurst})
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ import (
 	"github.com/hallmark-project/hallmark/deviceid"
 	"github.com/hallmark-project/hallmark/internal/catalogue"
 	"github.com/hallmark-project/hallmark/internal/evidence"
+	"github.com/hallmark-project/hallmark/internal/nonce"
 	"github.com/hallmark-project/hallmark/internal/store"
 )
 
@@ -103,13 +104,20 @@ type CatalogueSource interface {
 type Verifier struct {
 	store     store.Store
 	catalogue CatalogueSource
+	nonces    *nonce.Codec
 	now       func() time.Time
 	claims    claims
 }
 
-// New returns a Verifier with the clock now.
-func New(s store.Store, c CatalogueSource, now func() time.Time) *Verifier {
-	return &Verifier{store: s, catalogue: c, now: now}
+// New returns a Verifier that finds nonces with n and reads the clock now.
+func New(s store.Store, c CatalogueSource, n *nonce.Codec, now func() time.Time) *Verifier {
+	return &Verifier{store: s, catalogue: c, nonces: n, now: now}
+}
+
+// MakeNonce returns a new challenge nonce, made at now, and its stored
+// form, for store.Nonce.Value.
+func (v *Verifier) MakeNonce(now time.Time) (nonce, stored []byte, err error) {
+	return v.nonces.Make(now)
 }
 
 // Result is what Verify found. Refusal, if set, is the first check after
@@ -121,7 +129,7 @@ type Result struct {
 	CSR       *x509.CertificateRequest
 	Appraisal catalogue.Appraisal
 	Refusal   *Refusal
-	nonce     []byte // the evidence's, for Consume
+	nonce     []byte // the stored form of the evidence's, for Consume
 }
 
 // ParseEvidence is the first check: the evidence is well formed. The front
@@ -162,7 +170,11 @@ func (v *Verifier) Verify(ctx context.Context, e *evidence.Evidence, csr []byte)
 	}
 
 	claims := e.Claims()
-	res := Result{TenantID: tenant, DeviceID: id, Evidence: e, nonce: claims.Nonce}
+	stored, err := v.nonces.Stored(claims.Nonce)
+	if err != nil {
+		return Result{}, refuse(CodeNonceUnknown, "the nonce was not issued by this service")
+	}
+	res := Result{TenantID: tenant, DeviceID: id, Evidence: e, nonce: stored}
 	cat, err := v.catalogue.Current(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("verifier: catalogue: %w", err)
