@@ -85,7 +85,9 @@ type Queries interface {
 	// revoked and whose NotAfter is after now, by serial.
 	ListRevokedCerts(ctx context.Context, issuerID string, now time.Time) ([]Cert, error)
 	// RevokeDeviceCerts revokes every unrevoked certificate of the device
-	// whose NotAfter is after at, and returns how many it revoked.
+	// whose NotAfter is after at, and returns how many it revoked. It finds
+	// them through the device's issuances: a device certificate recorded
+	// without one (PutCert alone) is not revoked.
 	RevokeDeviceCerts(ctx context.Context, deviceID string, at time.Time) (int, error)
 
 	// RegisterDevices adds device IDs registered at the given time. IDs

@@ -135,7 +135,9 @@ func (q *queries) RevokeDeviceCerts(ctx context.Context, deviceID string,
 	}
 	n, err := affected(q.q.ExecContext(ctx,
 		`UPDATE certs SET revoked_at = $2
-		WHERE device_id = $1 AND revoked_at = 0 AND not_after > $2`,
+		WHERE (issuer_id, serial) IN (
+			SELECT issuer_id, serial FROM issuances WHERE device_id = $1)
+		AND revoked_at = 0 AND not_after > $2`,
 		deviceID, micros(at)))
 	if err != nil {
 		return 0, q.fail(err, "revoke certs of device %q", deviceID)

@@ -207,16 +207,23 @@ func testRevokeDeviceCerts(t *testing.T, s store.Store) {
 	revoked.RevokedAt = earlier
 	expired := newCert("ca-a1", []byte{0x03}, "d-1", at.Add(-time.Hour))
 	otherDevice := newCert("ca-a1", []byte{0x04}, "d-2", at.Add(year))
-	for _, c := range []store.Cert{current, fromOldCA, revoked, expired, otherDevice} {
+	alone := newCert("ca-a1", []byte{0x05}, "d-1", at.Add(year)) // no issuance
+	attestedDevices(t, s)
+	for i, c := range []store.Cert{current, fromOldCA, revoked, expired, otherDevice} {
 		mustOK(t, s.PutCert(ctx, c))
+		is := newIssuance(c.TenantID, c.DeviceID, i)
+		is.IssuerID, is.Serial, is.NotAfter = c.IssuerID, c.Serial, c.NotAfter
+		mustOK(t, s.PutIssuance(ctx, is))
 	}
+	mustOK(t, s.PutCert(ctx, alone))
 
 	n, err := s.RevokeDeviceCerts(ctx, "d-1", at)
 	mustOK(t, err)
 	wantDiff(t, 2, n)
 	current.RevokedAt = at
 	fromOldCA.RevokedAt = at
-	for _, want := range []store.Cert{current, fromOldCA, revoked, expired, otherDevice} {
+	for _, want := range []store.Cert{current, fromOldCA, revoked, expired, otherDevice,
+		alone} {
 		got, err := s.GetCert(ctx, want.IssuerID, want.Serial)
 		mustOK(t, err)
 		wantDiff(t, want, got)
