@@ -156,8 +156,9 @@ type Queries interface {
 	// was blocked while this write ran, when the nonce alone is spent.
 	RecordAttestation(ctx context.Context, a Attestation) (Nonce, error)
 
-	// PutIssuance records an issued device certificate's attestation and
-	// sets the device's last attestation to it. ErrNotFound: no such device.
+	// PutIssuance records an issued device certificate's attestation, which
+	// is then the device's last. ErrNotFound: no such device, or not the
+	// issuance's tenant's.
 	PutIssuance(ctx context.Context, i Issuance) error
 	// ListIssuances returns issuances newest first, with Seq below f.Before
 	// (0: no bound), of f.TenantID and f.DeviceID where set, at most f.Limit.
@@ -293,7 +294,8 @@ type Device struct {
 	TenantID     string    // "" until claimed
 	ClaimedAt    time.Time
 
-	// The last successful attestation, set by PutIssuance; zero before.
+	// The last successful attestation: the newest of the device's
+	// issuances (highest Seq); zero before the first.
 	LastAttestedAt time.Time
 	LastVerdict    string
 	LastSoftware   string    // JSON: the measured components

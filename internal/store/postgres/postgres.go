@@ -51,6 +51,7 @@ var dialect = sqlstore.Dialect{
 		`SELECT pg_advisory_xact_lock(%d, hashtext(coalesce(current_schema(), '')))`,
 		migrationLockKey),
 	WritesInWith: true,
+	ShareLock:    " FOR SHARE",
 }
 
 // Open connects to the PostgreSQL database that dsn names and brings its

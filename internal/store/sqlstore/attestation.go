@@ -181,15 +181,15 @@ func issuanceArgs(i store.Issuance) []any {
 		i.Verdict, i.CatalogueVersion, i.Software, micros(i.CreatedAt)}
 }
 
-// attestDevice sets the device's last attestation from issuanceArgs, if the
-// device belongs to the issuance's tenant.
-const attestDevice = `UPDATE devices SET last_attested_at = $12, last_verdict = $9,
-		last_software = $11, cert_not_after = $6
-	WHERE id = $4 AND tenant_id = $3`
+// insertIssuance inserts the issuance of issuanceArgs if its device is
+// claimed by its tenant; the dialect's ShareLock follows.
+const insertIssuance = `INSERT INTO issuances (` + issuanceCols + `)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+	FROM devices WHERE id = $4 AND tenant_id = $3`
 
-// PutIssuance updates the device before it inserts, so that issuances of
-// one device take its row lock first and get their Seq in the order their
-// updates took effect. It ignores i.Seq.
+// PutIssuance writes in one statement, which reads the device's claim and,
+// where the database can, locks it until the transaction ends. It ignores
+// i.Seq.
 func (q *queries) PutIssuance(ctx context.Context, i store.Issuance) error {
 	switch {
 	case i.DeviceID == "":
@@ -202,38 +202,9 @@ func (q *queries) PutIssuance(ctx context.Context, i store.Issuance) error {
 		// The device's LastAttestedAt would read as never.
 		return fmt.Errorf("store: put issuance for device %q: zero time", i.DeviceID)
 	}
-	switch {
-	case q.d.WritesInWith:
-		return q.putIssuanceWith(ctx, i)
-	case q.db == nil:
-		return q.putIssuance(ctx, i)
-	}
-	return runTx(ctx, q.db, q.d, func(tq *queries) error { return tq.putIssuance(ctx, i) })
-}
-
-// putIssuanceWith writes both tables in one statement: the INSERT takes its
-// row from the UPDATE, so no device, no issuance.
-func (q *queries) putIssuanceWith(ctx context.Context, i store.Issuance) error {
-	n, err := affected(q.q.ExecContext(ctx,
-		`WITH d AS (`+attestDevice+` RETURNING id)
-		INSERT INTO issuances (`+issuanceCols+`)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM d`,
+	n, err := affected(q.q.ExecContext(ctx, insertIssuance+q.d.ShareLock,
 		issuanceArgs(i)...))
 	return q.issuanceDone(n, err, i)
-}
-
-// putIssuance writes the two tables in two statements, inside a
-// transaction.
-func (q *queries) putIssuance(ctx context.Context, i store.Issuance) error {
-	args := issuanceArgs(i)
-	n, err := affected(q.q.ExecContext(ctx, attestDevice, args...))
-	if err != nil || n == 0 {
-		return q.issuanceDone(n, err, i)
-	}
-	_, err = q.q.ExecContext(ctx,
-		`INSERT INTO issuances (`+issuanceCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...)
-	return q.issuanceDone(1, err, i)
 }
 
 // issuanceDone turns the outcome of a put issuance, the rows it wrote and
@@ -378,7 +349,8 @@ func unclaimed(a store.Attestation) error {
 }
 
 // record writes an accepted attestation in sequence on q, a transaction:
-// the nonce, then the device, then the certificate and the issuance. When
+// the nonce, then the issuance if the device is still the tenant's, then
+// the certificate. When
 // the device has left the tenant it returns a zero Nonce and
 // ErrUnclaimed, with the nonce spent: the caller commits that alone.
 func (q *queries) record(ctx context.Context, a store.Attestation) (store.Nonce, error) {
@@ -386,8 +358,8 @@ func (q *queries) record(ctx context.Context, a store.Attestation) (store.Nonce,
 	if err != nil {
 		return n, err
 	}
-	args := issuanceArgs(*a.Issuance)
-	done, err := affected(q.q.ExecContext(ctx, attestDevice, args...))
+	done, err := affected(q.q.ExecContext(ctx, insertIssuance+q.d.ShareLock,
+		issuanceArgs(*a.Issuance)...))
 	switch {
 	case err != nil:
 		return store.Nonce{}, q.fail(err, "record attestation of device %q", a.DeviceID)
@@ -397,19 +369,13 @@ func (q *queries) record(ctx context.Context, a store.Attestation) (store.Nonce,
 	if err := q.PutCert(ctx, *a.Cert); err != nil {
 		return store.Nonce{}, err
 	}
-	_, err = q.q.ExecContext(ctx,
-		`INSERT INTO issuances (`+issuanceCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...)
-	if err != nil {
-		return store.Nonce{}, q.fail(err, "record attestation of device %q", a.DeviceID)
-	}
 	return n, nil
 }
 
 // recordWith writes an accepted attestation in one statement, one round
-// trip: spend the nonce; if it was spent, set the device's last
-// attestation if the device is still the tenant's; if it was set, insert
-// the certificate and the issuance. The statement answers with the nonce,
+// trip: spend the nonce; if it was spent, lock the device's row if the
+// device is still the tenant's and not blocked; if it was, insert the
+// certificate and the issuance. The statement answers with the nonce,
 // if spent, and whether the device was set. A nonce spent for a device
 // that left the tenant stays spent, as in record.
 func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.Nonce, error) {
@@ -419,7 +385,7 @@ func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.No
 		return store.Nonce{}, fmt.Errorf("store: consume nonce of device %q: zero time",
 			a.DeviceID)
 	}
-	// $1 to $12 are the issuance's, as in attestDevice; then the nonce
+	// $1 to $12 are the issuance's, as in insertIssuance; then the nonce
 	// ($13, $14) and the certificate's own columns.
 	args := append(issuanceArgs(*a.Issuance), blob(a.Nonce), at,
 		c.IssuerID, c.Serial, c.Kind, c.Subject, c.TenantID, micros(c.NotBefore),
@@ -432,7 +398,10 @@ func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.No
 			WHERE value = $13 AND device_id = $4 AND consumed_at = 0 AND expires_at > $14
 			`+unblockedHead+`$4`+unblockedTail+`
 			RETURNING device_id, created_at, expires_at
-		), d AS (`+attestDevice+` AND NOT blocked AND EXISTS (SELECT 1 FROM n) RETURNING id
+		), d AS (
+			SELECT id FROM devices
+			WHERE id = $4 AND tenant_id = $3 AND NOT blocked AND EXISTS (SELECT 1 FROM n)
+			`+q.d.ShareLock+`
 		), c AS (
 			INSERT INTO certs (issuer_id, serial, kind, subject, device_id, tenant_id,
 				not_before, not_after, cert_der, revoked_at, created_at)

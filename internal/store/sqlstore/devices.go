@@ -70,8 +70,16 @@ func (q *queries) registerDevices(ctx context.Context, ids []string,
 	return total, nil
 }
 
-const deviceCols = `id, registered_at, blocked, blocked_at, tenant_id, claimed_at,
-	last_attested_at, last_verdict, last_software, cert_not_after`
+// deviceCols are a device's columns, with its last attestation: the newest
+// of its issuances, joined by deviceFrom.
+const deviceCols = `d.id, d.registered_at, d.blocked, d.blocked_at, d.tenant_id,
+	d.claimed_at, COALESCE(i.created_at, 0), COALESCE(i.verdict, ''),
+	COALESCE(i.software, ''), COALESCE(i.not_after, 0)`
+
+// deviceFrom is the FROM clause of deviceCols. The newest issuance is one
+// step back along the index issuances_device.
+const deviceFrom = ` FROM devices d LEFT JOIN issuances i
+	ON i.seq = (SELECT max(seq) FROM issuances WHERE device_id = d.id)`
 
 func scanDevice(s scanner) (store.Device, error) {
 	var d store.Device
@@ -82,7 +90,7 @@ func scanDevice(s scanner) (store.Device, error) {
 }
 
 func (q *queries) GetDevice(ctx context.Context, id string) (store.Device, error) {
-	row := q.q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id)
+	row := q.q.QueryRowContext(ctx, `SELECT `+deviceCols+deviceFrom+` WHERE d.id = $1`, id)
 	d, err := scanDevice(row)
 	if err != nil {
 		return store.Device{}, q.fail(err, "get device %q", id)
@@ -144,13 +152,13 @@ func (q *queries) ListDevices(ctx context.Context, f store.DeviceFilter) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("store: list devices: %w", err)
 	}
-	query := `SELECT ` + deviceCols + ` FROM devices WHERE id > $1`
+	query := `SELECT ` + deviceCols + deviceFrom + ` WHERE d.id > $1`
 	args := []any{f.After}
 	if f.TenantID != "" {
-		query += ` AND tenant_id = $2`
+		query += ` AND d.tenant_id = $2`
 		args = append(args, f.TenantID)
 	}
-	query += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1)
+	query += fmt.Sprintf(` ORDER BY d.id LIMIT $%d`, len(args)+1)
 	args = append(args, int64(n))
 
 	ds, err := list(ctx, q.q, scanDevice, query, args...)

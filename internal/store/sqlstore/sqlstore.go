@@ -15,9 +15,8 @@
 // by INSERT ... ON CONFLICT DO NOTHING. Each method is atomic without a
 // transaction around it: most are one statement, and those that follow a
 // write with a read read only to tell why the write changed nothing.
-// RegisterDevices, which writes in chunks, and PutIssuance and
-// RecordAttestation, unless the database writes several tables in one
-// statement ([Dialect].WritesInWith), open a transaction of their own when
+// RegisterDevices, which writes in chunks, and RecordAttestation, unless
+// the database writes several tables in one statement ([Dialect].WritesInWith), open a transaction of their own when
 // they are not called inside Tx.
 //
 // # Group commit
@@ -66,6 +65,10 @@ type Dialect struct {
 	// WritesInWith reports whether an INSERT, UPDATE or DELETE may be a
 	// query of a WITH clause, so that two writes can be one statement.
 	WritesInWith bool
+	// ShareLock ends a SELECT whose rows must not change until the
+	// transaction ends, such as " FOR SHARE"; "" where the database runs
+	// one write transaction at a time.
+	ShareLock string
 }
 
 // New returns a store on db, whose schema Migrate has set up. The store owns
