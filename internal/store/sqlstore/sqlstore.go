@@ -16,8 +16,9 @@
 // transaction around it: most are one statement, and those that follow a
 // write with a read read only to tell why the write changed nothing.
 // RegisterDevices, which writes in chunks, and RecordAttestation, unless
-// the database writes several tables in one statement ([Dialect].WritesInWith), open a transaction of their own when
-// they are not called inside Tx.
+// the database writes several tables in one statement
+// ([Dialect].WritesInWith), open a transaction of their own when they are
+// not called inside Tx.
 //
 // # Group commit
 //
