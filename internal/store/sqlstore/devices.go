@@ -77,9 +77,13 @@ const deviceCols = `d.id, d.registered_at, d.blocked, d.blocked_at, d.tenant_id,
 	COALESCE(i.software, ''), COALESCE(i.not_after, 0)`
 
 // deviceFrom is the FROM clause of deviceCols. The newest issuance is one
-// step back along the index issuances_device.
+// step back along the index issuances_device. The join and the subquery
+// both name the device and the index's order, so that PostgreSQL takes
+// that index: given max(seq), or the join on seq alone, it walked the
+// primary key back through the newer issuances of every other device.
 const deviceFrom = ` FROM devices d LEFT JOIN issuances i
-	ON i.seq = (SELECT max(seq) FROM issuances WHERE device_id = d.id)`
+	ON i.device_id = d.id AND i.seq = (SELECT seq FROM issuances WHERE device_id = d.id
+		ORDER BY device_id DESC, seq DESC LIMIT 1)`
 
 func scanDevice(s scanner) (store.Device, error) {
 	var d store.Device

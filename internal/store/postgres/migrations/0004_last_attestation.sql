@@ -5,3 +5,8 @@ ALTER TABLE devices DROP COLUMN last_attested_at;
 ALTER TABLE devices DROP COLUMN last_verdict;
 ALTER TABLE devices DROP COLUMN last_software;
 ALTER TABLE devices DROP COLUMN cert_not_after;
+
+-- The newest issuance is found by comparing issuances.device_id with
+-- devices.id, whose collation is "C": with another collation on this side,
+-- PostgreSQL cannot use the index for that comparison and scans it all.
+ALTER TABLE issuances ALTER COLUMN device_id TYPE TEXT COLLATE "C";
