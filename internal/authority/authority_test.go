@@ -311,6 +311,20 @@ func TestCRL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// RevokeDeviceCerts finds a device's certificates through its issuances.
+	if _, err := st.RegisterDevices(ctx, []string{"dev"}, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ClaimDevice(ctx, "dev", tn.ID, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err = st.PutIssuance(ctx, store.Issuance{IssuerID: ca.ID, Serial: serial, TenantID: tn.ID,
+		DeviceID: "dev", NotBefore: clk.Now(), NotAfter: clk.Now().Add(24 * time.Hour),
+		CertDigest: []byte{1}, EvidenceDigest: []byte{2}, Verdict: "affirming",
+		Software: "[]", CreatedAt: clk.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n, err := st.RevokeDeviceCerts(ctx, "dev", clk.Now()); err != nil || n != 1 {
 		t.Fatalf("RevokeDeviceCerts() = %d, %v", n, err)
 	}
