@@ -78,9 +78,9 @@ func (c *Codec) Make(now time.Time) (nonce, stored []byte, err error) {
 	return nonce, stored, nil
 }
 
-// Stored returns the stored form of nonce: that of a nonce the Codec made,
-// and for any other Size bytes a value that no nonce of this key has, so
-// that the store finds nothing under it.
+// Stored returns the stored form of nonce. For Size bytes that are not a
+// nonce of this key it returns a value that, but for a chance of 2^-192,
+// no stored nonce has, so that the store finds nothing under it.
 func (c *Codec) Stored(nonce []byte) ([]byte, error) {
 	if len(nonce) != Size {
 		return nil, fmt.Errorf("nonce: %d bytes, want %d", len(nonce), Size)

@@ -350,9 +350,9 @@ func unclaimed(a store.Attestation) error {
 
 // record writes an accepted attestation in sequence on q, a transaction:
 // the nonce, then the issuance if the device is still the tenant's, then
-// the certificate. When
-// the device has left the tenant it returns a zero Nonce and
-// ErrUnclaimed, with the nonce spent: the caller commits that alone.
+// the certificate. When the device has left the tenant it returns a zero
+// Nonce and ErrUnclaimed, with the nonce spent: the caller commits that
+// alone.
 func (q *queries) record(ctx context.Context, a store.Attestation) (store.Nonce, error) {
 	n, err := q.ConsumeNonce(ctx, a.Nonce, a.DeviceID, a.At)
 	if err != nil {
@@ -376,7 +376,7 @@ func (q *queries) record(ctx context.Context, a store.Attestation) (store.Nonce,
 // trip: spend the nonce; if it was spent, lock the device's row if the
 // device is still the tenant's and not blocked; if it was, insert the
 // certificate and the issuance. The statement answers with the nonce,
-// if spent, and whether the device was set. A nonce spent for a device
+// if spent, and whether the device's row was locked. A nonce spent for a device
 // that left the tenant stays spent, as in record.
 func (q *queries) recordWith(ctx context.Context, a store.Attestation) (store.Nonce, error) {
 	c := a.Cert
