@@ -79,7 +79,7 @@ func (c *Codec) Make(now time.Time) (nonce, stored []byte, err error) {
 }
 
 // Stored returns the stored form of nonce. For Size bytes that are not a
-// nonce of this key it returns a value that, but for a chance of 2^-192,
+// nonce of this key it returns a value that, but for a chance of 2^-128,
 // no stored nonce has, so that the store finds nothing under it.
 func (c *Codec) Stored(nonce []byte) ([]byte, error) {
 	if len(nonce) != Size {
